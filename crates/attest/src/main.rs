@@ -1,1 +1,198 @@
-fn main() {}
+//! `attest`: the one binary. `serve` runs the LRS; `credential` manages credentials on the same
+//! database.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use store::{NewCredential, SqliteStore, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "attest",
+    version,
+    about = "Attest: an xAPI Learning Record Store for regulated industries"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DataArgs {
+    /// The data directory (holds the SQLite database).
+    #[arg(
+        long = "data",
+        env = "ATTEST_DATA_DIR",
+        default_value = "./attest-data"
+    )]
+    data: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the LRS. The xAPI base URL is http://HOST:PORT/xapi.
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, env = "ATTEST_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        data: DataArgs,
+        /// The public base URL of this LRS; names credentials in statement authorities.
+        #[arg(long, env = "ATTEST_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// The largest request body accepted, in bytes (413 beyond).
+        #[arg(long, env = "ATTEST_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+        max_body_bytes: usize,
+    },
+    /// Manage the credentials (HTTP Basic key and secret) that clients use.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Create a credential and print its key and secret (the secret is shown only here).
+    Create {
+        /// Who or what uses it (a tool, a person); written into statement authorities.
+        #[arg(long)]
+        name: String,
+        /// The key (default: random).
+        #[arg(long)]
+        key: Option<String>,
+        /// The secret (default: random).
+        #[arg(long)]
+        secret: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ATTEST_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve {
+                listen,
+                data,
+                public_url,
+                max_body_bytes,
+            } => serve(listen, data.data, public_url, max_body_bytes).await,
+            Command::Credential(CredentialCommand::Create {
+                name,
+                key,
+                secret,
+                data,
+            }) => {
+                let store = open(&data.data)?;
+                let (key, secret) = create_credential(&store, name, key, secret).await?;
+                println!("key: {key}\nsecret: {secret}");
+                Ok(())
+            }
+        }
+    })
+}
+
+fn open(data: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(data).with_context(|| format!("cannot open the store in {}", data.display()))
+}
+
+async fn create_credential(
+    store: &SqliteStore,
+    name: String,
+    key: Option<String>,
+    secret: Option<String>,
+) -> anyhow::Result<(String, String)> {
+    let key = key.unwrap_or_else(|| random_token(16));
+    let secret = secret.unwrap_or_else(|| random_token(32));
+    anyhow::ensure!(
+        !key.is_empty() && !key.contains(':'),
+        "a key must be non-empty and contain no ':'"
+    );
+    anyhow::ensure!(!secret.is_empty(), "a secret must not be empty");
+    let secret_hash = store::hash_secret(&secret).map_err(anyhow::Error::msg)?;
+    store
+        .create_credential(NewCredential {
+            key: key.clone(),
+            secret_hash,
+            name,
+        })
+        .await?;
+    Ok((key, secret))
+}
+
+/// A random string of letters and digits, safe in a Basic credential and on a command line.
+fn random_token(length: usize) -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(length)
+        .map(char::from)
+        .collect()
+}
+
+async fn serve(
+    listen: SocketAddr,
+    data: PathBuf,
+    public_url: Option<String>,
+    max_body_bytes: usize,
+) -> anyhow::Result<()> {
+    let store = open(&data)?;
+    if store.credential_count().await? == 0 {
+        let key = std::env::var("ATTEST_BOOTSTRAP_KEY").ok();
+        let secret = std::env::var("ATTEST_BOOTSTRAP_SECRET").ok();
+        let (key, secret) = create_credential(&store, "bootstrap".into(), key, secret).await?;
+        println!(
+            "Created the first credential (shown once, keep it safe):\n  key:    {key}\n  secret: {secret}"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    let config = server::Config {
+        authority_home_page: public_url.unwrap_or_else(|| format!("http://{local}")),
+        max_body_bytes,
+        ..server::Config::default()
+    };
+    let state = server::AppState::new(store, config);
+    println!(
+        "Attest is listening: xAPI base URL http://{local}/xapi (data in {})",
+        data.display()
+    );
+    server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,1 +1,134 @@
+//! Attest's HTTP layer: the xAPI resources under `/xapi`, authentication, the xAPI headers and
+//! the mapping of errors to status codes. Handlers are thin: the rules live in `xapi`, the data
+//! in `store`.
 #![forbid(unsafe_code)]
+
+mod about;
+mod auth;
+mod error;
+mod headers;
+mod params;
+mod statements;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, Method, StatusCode};
+use axum::middleware;
+use axum::routing::get;
+use store::Store;
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub use auth::Authenticated;
+pub use error::ApiError;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The `homePage` of the account that names a credential in a statement's `authority`.
+    pub authority_home_page: String,
+    /// The largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// The most statements one query page returns (also what `limit=0` means).
+    pub max_page_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            authority_home_page: "http://localhost:8080".into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_page_size: 500,
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState<S> {
+    pub store: S,
+    pub config: Config,
+    verified: auth::VerifiedSecrets,
+}
+
+impl<S> AppState<S> {
+    pub fn new(store: S, config: Config) -> Arc<Self> {
+        Arc::new(AppState {
+            store,
+            config,
+            verified: Default::default(),
+        })
+    }
+}
+
+pub type Shared<S> = Arc<AppState<S>>;
+
+/// The whole application: `/xapi/*`, `/health`, CORS for browser clients.
+pub fn router<S: Store>(state: Shared<S>) -> Router {
+    let xapi = Router::new()
+        .route("/about", get(about::get))
+        .merge(statements::routes::<S>(state.clone()))
+        .layer(middleware::from_fn(headers::xapi_version));
+    Router::new()
+        .nest("/xapi", xapi)
+        .route("/health", get(health::<S>))
+        .fallback(|| async { unknown_resource() })
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(cors())
+        .with_state(state)
+}
+
+/// Browser learning content calls the LRS from another origin; the spec has no CORS section, so
+/// this follows what real LRSs answer: any origin, the xAPI request headers, the xAPI response
+/// headers exposed.
+fn cors() -> CorsLayer {
+    let header = |name: &'static str| HeaderName::from_static(name);
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::PUT,
+            Method::POST,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header("authorization"),
+            header("content-type"),
+            header("x-experience-api-version"),
+            header("if-match"),
+            header("if-none-match"),
+        ])
+        .expose_headers([
+            header("etag"),
+            header("last-modified"),
+            header("x-experience-api-version"),
+            header("x-experience-api-consistent-through"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+async fn health<S: Store>(State(state): State<Shared<S>>) -> Result<&'static str, ApiError> {
+    state.store.credential_count().await?;
+    Ok("ok")
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve<S: Store>(
+    listener: TcpListener,
+    state: Shared<S>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// 404 for anything that is not a resource, in the error format.
+pub(crate) fn unknown_resource() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+}

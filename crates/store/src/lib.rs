@@ -1,1 +1,98 @@
+//! Attest's storage. The [`Store`] trait is what the server sees; [`SqliteStore`] is the embedded
+//! default (PostgreSQL comes through the same trait).
+//!
+//! The store owns SQL and nothing above it: it never sees HTTP and makes no auth decisions.
 #![forbid(unsafe_code)]
+
+mod credentials;
+mod error;
+mod sqlite;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use jiff::Timestamp;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use credentials::{Credential, NewCredential, hash_secret, verify_secret};
+pub use error::StoreError;
+pub use sqlite::SqliteStore;
+pub use xapi::statement::Accepted;
+
+/// A statement as stored, with the values the store keeps beside it.
+#[derive(Debug, Clone)]
+pub struct StoredStatement {
+    /// The statement JSON exactly as stored.
+    pub json: String,
+    pub stored: Timestamp,
+}
+
+/// A statement query: the intersection of index terms (see `xapi::index`), a `stored` window and
+/// a keyset cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatementQuery {
+    pub terms: Vec<String>,
+    /// Exclusive lower bound on `stored`.
+    pub since: Option<Timestamp>,
+    /// Inclusive upper bound on `stored`.
+    pub until: Option<Timestamp>,
+    pub limit: usize,
+    pub ascending: bool,
+    /// Continue after this position (from [`StatementPage::next`]).
+    pub after: Option<i64>,
+}
+
+/// One page of a query. `next` is the cursor for the following page, when there is one.
+#[derive(Debug, Clone)]
+pub struct StatementPage {
+    pub statements: Vec<StoredStatement>,
+    pub next: Option<i64>,
+}
+
+/// What the rest of Attest needs from a database. Every write is durable when its future
+/// resolves with `Ok`.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch atomically: all statements or none. A statement whose id is already stored
+    /// with the same content is skipped; with different content the batch fails with
+    /// [`StoreError::Conflict`]. Returns the ids in batch order.
+    fn insert_statements(
+        &self,
+        batch: Vec<Accepted>,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+
+    /// One statement by id: a voided one only when `voided` is true, any other only when false.
+    fn statement(
+        &self,
+        id: Uuid,
+        voided: bool,
+    ) -> impl Future<Output = Result<Option<StoredStatement>, StoreError>> + Send;
+
+    fn query(
+        &self,
+        query: StatementQuery,
+    ) -> impl Future<Output = Result<StatementPage, StoreError>> + Send;
+
+    /// Every statement stored up to this instant is visible to reads
+    /// (`X-Experience-API-Consistent-Through`).
+    fn consistent_through(&self) -> Timestamp;
+
+    /// The canonical definitions of these Activities, where the store has one.
+    fn activity_definitions(
+        &self,
+        ids: Vec<String>,
+    ) -> impl Future<Output = Result<HashMap<String, Value>, StoreError>> + Send;
+
+    fn create_credential(
+        &self,
+        credential: NewCredential,
+    ) -> impl Future<Output = Result<Credential, StoreError>> + Send;
+
+    /// The credential with this key, revoked or not.
+    fn credential(
+        &self,
+        key: String,
+    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
+
+    fn credential_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

@@ -156,11 +156,9 @@ fn normalise(value: &Value) -> Value {
             .and_then(serde_json::Number::from_f64)
             .map_or_else(|| value.clone(), Value::Number),
         Value::Array(list) => Value::Array(list.iter().map(normalise).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), normalise(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalise(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -207,7 +205,10 @@ mod tests {
         assert!(!same_statement(&base(), &other));
         let mut other = base();
         other["actor"]["member"][0]["mbox"] = json!("mailto:A@x.org");
-        assert!(!same_statement(&base(), &other), "the local part of an e-mail keeps its case");
+        assert!(
+            !same_statement(&base(), &other),
+            "the local part of an e-mail keeps its case"
+        );
         let mut other = base();
         other["result"]["duration"] = json!("PT1M");
         assert!(!same_statement(&base(), &other));

@@ -323,7 +323,10 @@ mod tests {
     #[test]
     fn ids_format_keeps_only_identifiers_c_2_1_3() {
         let s = ids(&sample());
-        assert_eq!(s["actor"], json!({"objectType": "Agent", "mbox": "mailto:ann@x.org"}));
+        assert_eq!(
+            s["actor"],
+            json!({"objectType": "Agent", "mbox": "mailto:ann@x.org"})
+        );
         assert_eq!(s["verb"], json!({"id": "https://v/passed"}));
         assert_eq!(s["object"], json!({"id": "https://act/1"}));
         assert_eq!(
@@ -344,12 +347,19 @@ mod tests {
         );
         assert_eq!(s["actor"], sample()["actor"], "agents as in exact");
         let s = canonical(&sample(), &|_| None, &accept_language("en"));
-        assert_eq!(s["verb"]["display"], json!({"en-US": "passed"}), "en matches en-US");
+        assert_eq!(
+            s["verb"]["display"],
+            json!({"en-US": "passed"}),
+            "en matches en-US"
+        );
     }
 
     #[test]
     fn accept_language_orders_by_weight() {
-        assert_eq!(accept_language("fr;q=0.5, de, en;q=0.8, xx;q=0"), vec!["de", "en", "fr"]);
+        assert_eq!(
+            accept_language("fr;q=0.5, de, en;q=0.8, xx;q=0"),
+            vec!["de", "en", "fr"]
+        );
         assert!(accept_language("").is_empty());
     }
 

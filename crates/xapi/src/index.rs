@@ -91,7 +91,12 @@ impl Terms {
             }
         }
         for (list, key) in [("contextAgents", "agent"), ("contextGroups", "group")] {
-            for entry in context.get(list).and_then(Value::as_array).into_iter().flatten() {
+            for entry in context
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(agent) = entry.get(key) {
                     self.agent(agent, false);
                 }
@@ -156,10 +161,19 @@ mod tests {
             "O:https://act/g",
             "r:6d7a4c36-2a7a-4f5a-8c8a-6f7c2d1b0a11",
         ] {
-            assert!(t.contains(&expected.to_string()), "missing {expected} in {t:?}");
+            assert!(
+                t.contains(&expected.to_string()),
+                "missing {expected} in {t:?}"
+            );
         }
-        assert!(!t.contains(&"a:mbox:mailto:i@x.org".to_string()), "instructor is related only");
-        assert!(!t.contains(&"o:https://act/p".to_string()), "parent is related only");
+        assert!(
+            !t.contains(&"a:mbox:mailto:i@x.org".to_string()),
+            "instructor is related only"
+        );
+        assert!(
+            !t.contains(&"o:https://act/p".to_string()),
+            "parent is related only"
+        );
     }
 
     #[test]

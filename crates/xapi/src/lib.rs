@@ -9,6 +9,7 @@ pub mod compare;
 mod error;
 pub mod format;
 pub mod index;
+pub mod json;
 pub mod rules;
 pub mod statement;
 mod validate;

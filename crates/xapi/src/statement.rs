@@ -35,7 +35,9 @@ pub fn accept(
         .as_object_mut()
         .ok_or_else(|| ValidationError::new("", "a statement must be a JSON object"))?;
     let id = match object.get("id").and_then(Value::as_str) {
-        Some(id) => rules::parse_uuid(id).ok_or_else(|| ValidationError::new("id", "not a UUID"))?,
+        Some(id) => {
+            rules::parse_uuid(id).ok_or_else(|| ValidationError::new("id", "not a UUID"))?
+        }
         None => {
             let id = Uuid::new_v4();
             object.insert("id".into(), json!(id.to_string()));
@@ -136,21 +138,32 @@ mod tests {
         let mut accepted = accept(minimal(), Version::V2_0_0, &authority()).expect("valid");
         let stored: Timestamp = "2026-01-02T03:04:05.678Z".parse().expect("ts");
         accepted.stamp(stored);
-        assert_eq!(accepted.statement["stored"], json!("2026-01-02T03:04:05.678Z"));
-        assert_eq!(accepted.statement["timestamp"], json!("2026-01-02T03:04:05.678Z"));
+        assert_eq!(
+            accepted.statement["stored"],
+            json!("2026-01-02T03:04:05.678Z")
+        );
+        assert_eq!(
+            accepted.statement["timestamp"],
+            json!("2026-01-02T03:04:05.678Z")
+        );
 
         let mut s = minimal();
         s["timestamp"] = json!("2025-05-05T10:00:00+02:00");
         let mut accepted = accept(s, Version::V2_0_0, &authority()).expect("valid");
         accepted.stamp(stored);
-        assert_eq!(accepted.statement["timestamp"], json!("2025-05-05T08:00:00Z"), "2.0 converts to UTC");
+        assert_eq!(
+            accepted.statement["timestamp"],
+            json!("2025-05-05T08:00:00Z"),
+            "2.0 converts to UTC"
+        );
     }
 
     #[test]
     fn recognises_voiding_statements_d_2_3_2() {
         let mut s = minimal();
         s["verb"] = json!({"id": VOIDED_VERB});
-        s["object"] = json!({"objectType": "StatementRef", "id": "9e1a4c36-2a7a-4f5a-8c8a-6f7c2d1b0a11"});
+        s["object"] =
+            json!({"objectType": "StatementRef", "id": "9e1a4c36-2a7a-4f5a-8c8a-6f7c2d1b0a11"});
         let accepted = accept(s, Version::V1_0_3, &authority()).expect("valid");
         assert!(accepted.voiding);
         assert_eq!(

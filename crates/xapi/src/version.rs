@@ -73,17 +73,28 @@ mod tests {
     #[test]
     fn accepts_any_1_0_x_and_2_0_x_c_3_3() {
         for raw in ["1.0", "1.0.0", "1.0.1", "1.0.2", "1.0.3", "1.0.9"] {
-            assert_eq!(Version::from_header(Some(raw)), Ok(Version::V1_0_3), "{raw}");
+            assert_eq!(
+                Version::from_header(Some(raw)),
+                Ok(Version::V1_0_3),
+                "{raw}"
+            );
         }
         for raw in ["2.0", "2.0.0", "2.0.1"] {
-            assert_eq!(Version::from_header(Some(raw)), Ok(Version::V2_0_0), "{raw}");
+            assert_eq!(
+                Version::from_header(Some(raw)),
+                Ok(Version::V2_0_0),
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn rejects_missing_and_unsupported_versions_c_3_3() {
         assert_eq!(Version::from_header(None), Err(VersionError::Missing));
-        for raw in ["", "0.95", "0.9", "1", "1.1.0", "1.1", "2.1.0", "3.0.0", "1.0.x", "1.0.0.1", "1.0.", " 1.0.3"] {
+        for raw in [
+            "", "0.95", "0.9", "1", "1.1.0", "1.1", "2.1.0", "3.0.0", "1.0.x", "1.0.0.1", "1.0.",
+            " 1.0.3",
+        ] {
             assert!(Version::from_header(Some(raw)).is_err(), "{raw}");
         }
     }

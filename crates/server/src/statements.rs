@@ -1,0 +1,466 @@
+//! The Statement resource (Communication 2.1): PUT, POST, GET (one statement, one voided
+//! statement, or a query with `more` paging) and HEAD.
+use std::collections::HashSet;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, LAST_MODIFIED};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use base64::Engine;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use store::{StatementQuery, Store, StoredStatement};
+use uuid::Uuid;
+use xapi::agent::Ifi;
+use xapi::format::Format;
+use xapi::statement::Accepted;
+use xapi::{Version, index, rules};
+
+use crate::Shared;
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::headers::{CONSISTENT_THROUGH, http_date, iso_time};
+use crate::params::Params;
+
+const GET_PARAMS: &[&str] = &[
+    "statementId",
+    "voidedStatementId",
+    "agent",
+    "verb",
+    "activity",
+    "registration",
+    "related_activities",
+    "related_agents",
+    "since",
+    "until",
+    "limit",
+    "format",
+    "attachments",
+    "ascending",
+];
+/// The parameters that may go with statementId / voidedStatementId (Communication 2.1.3).
+const SINGLE_PARAMS: &[&str] = &["statementId", "voidedStatementId", "format", "attachments"];
+/// Where `more` links point; the token carries the query and the cursor.
+const MORE_PATH: &str = "/xapi/statements/more/";
+
+pub fn routes<S: Store>(state: Shared<S>) -> Router<Shared<S>> {
+    Router::new()
+        .route(
+            "/statements",
+            get(get_statements::<S>)
+                .put(put_statement::<S>)
+                .post(post_statements::<S>),
+        )
+        .route("/statements/more/{token}", get(get_more::<S>))
+        .layer(middleware::from_fn_with_state(
+            state,
+            consistent_through::<S>,
+        ))
+}
+
+/// Every Statement-resource response carries X-Experience-API-Consistent-Through (C 2.1.3),
+/// taken before the request runs so it never claims more than the response saw.
+async fn consistent_through<S: Store>(
+    State(state): State<Shared<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let through = state.store.consistent_through();
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(CONSISTENT_THROUGH, iso_time(through));
+    response
+}
+
+// ---- writes ----
+
+async fn put_statement<S: Store>(
+    State(state): State<Shared<S>>,
+    Extension(version): Extension<Version>,
+    Authenticated(credential): Authenticated,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref(), &["statementId"])?;
+    let id = params
+        .get("statementId")
+        .ok_or_else(|| ApiError::bad_request("PUT needs the statementId parameter (C 2.1.1)"))?;
+    let id = rules::parse_uuid(id)
+        .ok_or_else(|| ApiError::invalid_parameter("statementId", "not a UUID"))?;
+    let mut statement = json_body(&headers, &body)?;
+    let Some(object) = statement.as_object_mut() else {
+        return Err(ApiError::bad_request(
+            "PUT takes one statement, a JSON object",
+        ));
+    };
+    match object.get("id") {
+        None => {
+            object.insert("id".into(), json!(id.to_string()));
+        }
+        Some(Value::String(given)) if rules::parse_uuid(given) == Some(id) => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "the statement's id differs from the statementId parameter",
+            ));
+        }
+    }
+    let authority = credential.authority(&state.config.authority_home_page);
+    let accepted = xapi::statement::accept(statement, version, &authority)
+        .map_err(ApiError::invalid_statement)?;
+    state.store.insert_statements(vec![accepted]).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn post_statements<S: Store>(
+    State(state): State<Shared<S>>,
+    Extension(version): Extension<Version>,
+    Authenticated(credential): Authenticated,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
+    let (statements, batch) = match json_body(&headers, &body)? {
+        Value::Array(list) => (list, true),
+        single @ Value::Object(_) => (vec![single], false),
+        _ => {
+            return Err(ApiError::bad_request(
+                "POST takes a statement or an array of statements",
+            ));
+        }
+    };
+    let authority = credential.authority(&state.config.authority_home_page);
+    let mut accepted: Vec<Accepted> = Vec::with_capacity(statements.len());
+    let mut seen = HashSet::with_capacity(statements.len());
+    for (i, statement) in statements.into_iter().enumerate() {
+        let one = xapi::statement::accept(statement, version, &authority).map_err(|mut e| {
+            if batch {
+                e.path = if e.path.is_empty() {
+                    format!("[{i}]")
+                } else {
+                    format!("[{i}].{}", e.path)
+                };
+            }
+            ApiError::invalid_statement(e)
+        })?;
+        // C 2.1.2 / 2.0 4.1.6.1: a batch that repeats an id is refused.
+        if !seen.insert(one.id) {
+            return Err(ApiError::bad_request(format!(
+                "[{i}].id: statement id {} occurs more than once in this batch",
+                one.id
+            )));
+        }
+        accepted.push(one);
+    }
+    let ids = state.store.insert_statements(accepted).await?;
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    Ok(axum::Json(ids).into_response())
+}
+
+/// The request body as strict JSON (no property twice), after checking the Content-Type.
+fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => {}
+        "multipart/mixed" => {
+            return Err(ApiError::bad_request(
+                "multipart/mixed statements (attachments) are not supported by this version of Attest yet",
+            ));
+        }
+        "" => {
+            return Err(ApiError::bad_request(
+                "the Content-Type header is required: application/json",
+            ));
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "Content-Type '{other}' is not accepted here: send application/json"
+            )));
+        }
+    }
+    xapi::json::parse_strict(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+}
+
+// ---- reads ----
+
+async fn get_statements<S: Store>(
+    State(state): State<Shared<S>>,
+    Extension(version): Extension<Version>,
+    Authenticated(_): Authenticated,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref(), GET_PARAMS)?;
+    if params.has("statementId") || params.has("voidedStatementId") {
+        return get_single(&state, &params, &headers).await;
+    }
+    let _ = version;
+    run_query(
+        &state,
+        &params,
+        query.as_deref().unwrap_or(""),
+        None,
+        &headers,
+    )
+    .await
+}
+
+async fn get_more<S: Store>(
+    State(state): State<Shared<S>>,
+    Authenticated(_): Authenticated,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
+    let expired = || ApiError::bad_request("this 'more' link is not one this LRS issued");
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.as_bytes())
+        .map_err(|_| expired())?;
+    let text = String::from_utf8(decoded).map_err(|_| expired())?;
+    let (after, original) = text.split_once('|').ok_or_else(expired)?;
+    let after: i64 = after.parse().map_err(|_| expired())?;
+    let params = Params::parse(Some(original), GET_PARAMS)?;
+    run_query(&state, &params, original, Some(after), &headers).await
+}
+
+async fn get_single<S: Store>(
+    state: &Shared<S>,
+    params: &Params,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(extra) = params.names().find(|n| !SINGLE_PARAMS.contains(n)) {
+        return Err(ApiError::bad_request(format!(
+            "parameter '{extra}' cannot be used with statementId or voidedStatementId (C 2.1.3)"
+        )));
+    }
+    let (name, voided) = match (params.get("statementId"), params.get("voidedStatementId")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "statementId and voidedStatementId cannot be used together",
+            ));
+        }
+        (Some(_), None) => ("statementId", false),
+        _ => ("voidedStatementId", true),
+    };
+    let raw = params.get(name).unwrap_or_default();
+    let id =
+        rules::parse_uuid(raw).ok_or_else(|| ApiError::invalid_parameter(name, "not a UUID"))?;
+    let format = format_param(params)?;
+    let attachments = params.bool("attachments")?.unwrap_or(false);
+    let found = state.store.statement(id, voided).await?;
+    let Some(statement) = found else {
+        let what = if voided {
+            "no voided statement"
+        } else {
+            "no statement (or it is voided)"
+        };
+        return Err(ApiError::not_found(format!("{what} with id {id}")));
+    };
+    let body = render(state, std::slice::from_ref(&statement), format, headers).await?;
+    let body = body.into_iter().next().unwrap_or_default();
+    Ok(respond(body, Some(statement.stored), attachments))
+}
+
+async fn run_query<S: Store>(
+    state: &Shared<S>,
+    params: &Params,
+    original: &str,
+    after: Option<i64>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = statement_query(params, state.config.max_page_size, after)?;
+    let format = format_param(params)?;
+    let attachments = params.bool("attachments")?.unwrap_or(false);
+    let page = state.store.query(query).await?;
+    let rendered = render(state, &page.statements, format, headers).await?;
+    let more = match page.next {
+        Some(cursor) => {
+            let token = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!("{cursor}|{original}"));
+            format!("{MORE_PATH}{token}")
+        }
+        None => String::new(),
+    };
+    let mut body = String::with_capacity(rendered.iter().map(String::len).sum::<usize>() + 64);
+    body.push_str("{\"statements\":[");
+    for (i, statement) in rendered.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(statement);
+    }
+    body.push_str("],\"more\":");
+    body.push_str(&Value::String(more).to_string());
+    body.push('}');
+    let last_modified = page.statements.iter().map(|s| s.stored).max();
+    Ok(respond(body, last_modified, attachments))
+}
+
+fn statement_query(
+    params: &Params,
+    max_page: usize,
+    after: Option<i64>,
+) -> Result<StatementQuery, ApiError> {
+    let related_agents = params.bool("related_agents")?.unwrap_or(false);
+    let related_activities = params.bool("related_activities")?.unwrap_or(false);
+    let mut terms = Vec::new();
+    if let Some(agent) = params.get("agent") {
+        let ifi = agent_param(agent)?;
+        terms.push(index::agent_term(&ifi, related_agents));
+    }
+    if let Some(verb) = params.get("verb") {
+        if !rules::is_iri(verb) {
+            return Err(ApiError::invalid_parameter("verb", "not an absolute IRI"));
+        }
+        terms.push(index::verb_term(verb));
+    }
+    if let Some(activity) = params.get("activity") {
+        if !rules::is_iri(activity) {
+            return Err(ApiError::invalid_parameter(
+                "activity",
+                "not an absolute IRI",
+            ));
+        }
+        terms.push(index::activity_term(activity, related_activities));
+    }
+    if let Some(registration) = params.get("registration") {
+        let registration = rules::parse_uuid(registration)
+            .ok_or_else(|| ApiError::invalid_parameter("registration", "not a UUID"))?;
+        terms.push(index::registration_term(&registration));
+    }
+    let time = |name: &str| -> Result<Option<Timestamp>, ApiError> {
+        params
+            .get(name)
+            .map(|t| {
+                rules::parse_timestamp(t)
+                    .ok_or_else(|| ApiError::invalid_parameter(name, "not an ISO 8601 timestamp"))
+            })
+            .transpose()
+    };
+    let limit = match params.get("limit") {
+        None => max_page,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(0) => max_page,
+            Ok(n) => n.min(max_page),
+            Err(_) => {
+                return Err(ApiError::invalid_parameter(
+                    "limit",
+                    "not a non-negative integer",
+                ));
+            }
+        },
+    };
+    Ok(StatementQuery {
+        terms,
+        since: time("since")?,
+        until: time("until")?,
+        limit,
+        ascending: params.bool("ascending")?.unwrap_or(false),
+        after,
+    })
+}
+
+/// The `agent` parameter: an Agent or identified Group as JSON, matched by its IFI.
+fn agent_param(raw: &str) -> Result<Ifi, ApiError> {
+    let value = xapi::json::parse_strict_str(raw)
+        .map_err(|e| ApiError::invalid_parameter("agent", format!("not valid JSON: {e}")))?;
+    // Parameters are validated like the same values in a statement (Data 2.2); the version of
+    // the rules does not matter for an Agent.
+    xapi::validate_agent(&value, Version::V2_0_0)
+        .map_err(|e| ApiError::invalid_parameter("agent", e))?;
+    Ifi::of(&value).ok_or_else(|| {
+        ApiError::invalid_parameter(
+            "agent",
+            "an anonymous Group cannot be queried: give an Agent or identified Group",
+        )
+    })
+}
+
+fn format_param(params: &Params) -> Result<Format, ApiError> {
+    match params.get("format") {
+        None => Ok(Format::Exact),
+        Some(raw) => Format::parse(raw).ok_or_else(|| {
+            ApiError::invalid_parameter("format", format!("'{raw}' is not ids, exact or canonical"))
+        }),
+    }
+}
+
+/// The statements as JSON text in the requested format. `exact` is the stored text as is.
+async fn render<S: Store>(
+    state: &Shared<S>,
+    statements: &[StoredStatement],
+    format: Format,
+    headers: &HeaderMap,
+) -> Result<Vec<String>, ApiError> {
+    if format == Format::Exact {
+        return Ok(statements.iter().map(|s| s.json.clone()).collect());
+    }
+    let parsed: Vec<Value> = statements
+        .iter()
+        .map(|s| serde_json::from_str(&s.json).map_err(ApiError::internal))
+        .collect::<Result<_, _>>()?;
+    if format == Format::Ids {
+        return Ok(parsed
+            .iter()
+            .map(|s| xapi::format::ids(s).to_string())
+            .collect());
+    }
+    let mut ids: Vec<String> = parsed.iter().flat_map(xapi::format::activity_ids).collect();
+    ids.sort();
+    ids.dedup();
+    let definitions = state.store.activity_definitions(ids).await?;
+    let languages = headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(xapi::format::accept_language)
+        .unwrap_or_default();
+    let lookup = |id: &str| definitions.get(id).cloned();
+    Ok(parsed
+        .iter()
+        .map(|s| xapi::format::canonical(s, &lookup, &languages).to_string())
+        .collect())
+}
+
+/// A JSON body, or with `attachments=true` the multipart/mixed form whose first part is that JSON
+/// (Communication 2.1.3). Attest stores no attachment parts yet, so the JSON is the only part.
+fn respond(json: String, last_modified: Option<Timestamp>, attachments: bool) -> Response {
+    let mut response = if attachments {
+        // Only letters, digits, '-' and '_': TinCanJS breaks on boundaries that need quoting.
+        let boundary = format!("attest-{}", Uuid::new_v4().simple());
+        let body = format!(
+            "--{boundary}\r\nContent-Type: application/json\r\n\r\n{json}\r\n--{boundary}--\r\n"
+        );
+        let mut response = body.into_response();
+        if let Ok(value) = HeaderValue::from_str(&format!("multipart/mixed; boundary={boundary}")) {
+            response.headers_mut().insert(CONTENT_TYPE, value);
+        }
+        response
+    } else {
+        let mut response = json.into_response();
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    };
+    if let Some(at) = last_modified {
+        response.headers_mut().insert(LAST_MODIFIED, http_date(at));
+    }
+    response
+}

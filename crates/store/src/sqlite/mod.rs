@@ -1,0 +1,317 @@
+//! The embedded SQLite store: one file in the data directory, WAL, one writer thread with group
+//! commit, and a pool of read connections used from blocking tasks.
+mod schema;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{
+    Accepted, Credential, NewCredential, StatementPage, StatementQuery, Store, StoreError,
+    StoredStatement,
+};
+use writer::{Command, IDLE, WriterState};
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "attest.db";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: mpsc::Sender<Command>,
+    writer_state: Arc<WriterState>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating when absent) the store in `data_dir`, applying migrations.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let mut conn = Connection::open(&path)?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let writer_state = Arc::new(WriterState {
+            inflight_us: IDLE.into(),
+        });
+        let writer = writer::spawn(conn, writer_state.clone())?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer,
+                writer_state,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `read` on a pooled read connection in a blocking task.
+    async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner.readers.lock().map(|mut pool| pool.pop()) {
+                Ok(Some(conn)) => conn,
+                _ => {
+                    let conn = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+                    conn
+                }
+            };
+            let result = read(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("read task failed: {e}")))?
+    }
+
+    async fn write<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(command(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+impl Store for SqliteStore {
+    async fn insert_statements(&self, batch: Vec<Accepted>) -> Result<Vec<Uuid>, StoreError> {
+        self.write(|reply| Command::Statements { batch, reply })
+            .await
+    }
+
+    async fn statement(
+        &self,
+        id: Uuid,
+        voided: bool,
+    ) -> Result<Option<StoredStatement>, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT json, stored_us FROM statements WHERE id = ?1 AND voided = ?2",
+            )?
+            .query_row(rusqlite::params![id.to_string(), voided], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .optional()?
+            .map(|(json, stored_us)| stored_statement(json, stored_us))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn query(&self, query: StatementQuery) -> Result<StatementPage, StoreError> {
+        self.read(move |conn| run_query(conn, &query)).await
+    }
+
+    fn consistent_through(&self) -> Timestamp {
+        let inflight = self.inner.writer_state.inflight_us.load(Ordering::SeqCst);
+        let now = Timestamp::now();
+        if inflight == IDLE {
+            return now;
+        }
+        Timestamp::from_microsecond(inflight - 1000)
+            .unwrap_or(now)
+            .min(now)
+    }
+
+    async fn activity_definitions(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, Value>, StoreError> {
+        self.read(move |conn| {
+            let mut select =
+                conn.prepare_cached("SELECT definition FROM activities WHERE iri = ?1")?;
+            let mut found = HashMap::new();
+            for id in ids {
+                let definition: Option<String> =
+                    select.query_row([&id], |row| row.get(0)).optional()?;
+                if let Some(definition) = definition.and_then(|d| serde_json::from_str(&d).ok()) {
+                    found.insert(id, definition);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn create_credential(&self, credential: NewCredential) -> Result<Credential, StoreError> {
+        self.write(|reply| Command::CreateCredential { credential, reply })
+            .await
+    }
+
+    async fn credential(&self, key: String) -> Result<Option<Credential>, StoreError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT id, key, secret_hash, name, created, revoked FROM credentials WHERE key = ?1",
+            )?
+            .query_row([&key], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .optional()?
+            .map(|(id, key, secret_hash, name, created, revoked)| {
+                let time = |s: &str| {
+                    s.parse::<Timestamp>()
+                        .map_err(|e| StoreError::Corrupt(format!("credential {key}: {e}")))
+                };
+                Ok(Credential {
+                    id,
+                    created: time(&created)?,
+                    revoked: revoked.as_deref().map(time).transpose()?,
+                    key: key.clone(),
+                    secret_hash,
+                    name,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn credential_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .read(|conn| {
+                Ok(conn.query_row("SELECT count(*) FROM credentials", [], |row| row.get(0))?)
+            })
+            .await?;
+        Ok(count.max(0) as u64)
+    }
+}
+
+fn stored_statement(json: String, stored_us: i64) -> Result<StoredStatement, StoreError> {
+    let stored = Timestamp::from_microsecond(stored_us)
+        .map_err(|e| StoreError::Corrupt(format!("stored time out of range: {e}")))?;
+    Ok(StoredStatement { json, stored })
+}
+
+/// A query as a range scan: the first term's postings in seq order, joined with the postings of
+/// the other terms and the statements, bounded by the seq range that since/until/cursor give.
+fn run_query(conn: &Connection, query: &StatementQuery) -> Result<StatementPage, StoreError> {
+    let mut term_ids = Vec::with_capacity(query.terms.len());
+    for term in &query.terms {
+        let id: Option<i64> = conn
+            .prepare_cached("SELECT id FROM terms WHERE term = ?1")?
+            .query_row([term], |row| row.get(0))
+            .optional()?;
+        match id {
+            Some(id) => term_ids.push(id),
+            // A term no statement has: nothing can match.
+            None => {
+                return Ok(StatementPage {
+                    statements: Vec::new(),
+                    next: None,
+                });
+            }
+        }
+    }
+    let (mut low, mut high) = (i64::MIN, i64::MAX);
+    if let Some(since) = query.since {
+        let first: Option<i64> = conn.query_row(
+            "SELECT min(seq) FROM statements WHERE stored_us > ?1",
+            [since.as_microsecond()],
+            |row| row.get(0),
+        )?;
+        low = first.unwrap_or(i64::MAX);
+    }
+    if let Some(until) = query.until {
+        let last: Option<i64> = conn.query_row(
+            "SELECT max(seq) FROM statements WHERE stored_us <= ?1",
+            [until.as_microsecond()],
+            |row| row.get(0),
+        )?;
+        high = last.unwrap_or(i64::MIN);
+    }
+    if let Some(after) = query.after {
+        if query.ascending {
+            low = low.max(after.saturating_add(1));
+        } else {
+            high = high.min(after.saturating_sub(1));
+        }
+    }
+    if low > high {
+        return Ok(StatementPage {
+            statements: Vec::new(),
+            next: None,
+        });
+    }
+
+    let seq = if term_ids.is_empty() {
+        "s.seq"
+    } else {
+        "p0.seq"
+    };
+    let mut sql = String::from("SELECT s.seq, s.json, s.stored_us FROM ");
+    let mut args: Vec<i64> = Vec::new();
+    if term_ids.is_empty() {
+        sql.push_str("statements s WHERE 1");
+    } else {
+        sql.push_str("postings p0");
+        for (i, _) in term_ids.iter().enumerate().skip(1) {
+            sql.push_str(&format!(
+                " JOIN postings p{i} ON p{i}.term = ? AND p{i}.seq = p0.seq"
+            ));
+        }
+        sql.push_str(" JOIN statements s ON s.seq = p0.seq WHERE p0.term = ?");
+        args.extend(term_ids.iter().skip(1));
+        args.push(term_ids[0]);
+    }
+    sql.push_str(&format!(
+        " AND {seq} >= ? AND {seq} <= ? AND s.voided = 0 ORDER BY {seq} "
+    ));
+    sql.push_str(if query.ascending { "ASC" } else { "DESC" });
+    sql.push_str(" LIMIT ?");
+    args.extend([low, high, query.limit as i64 + 1]);
+
+    let mut select = conn.prepare_cached(&sql)?;
+    let mut rows = select.query(params_from_iter(args))?;
+    let mut statements = Vec::new();
+    let mut last_seq = None;
+    let mut next = None;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        if statements.len() == query.limit {
+            next = last_seq;
+            break;
+        }
+        statements.push(stored_statement(row.get(1)?, row.get(2)?)?);
+        last_seq = Some(seq);
+    }
+    Ok(StatementPage { statements, next })
+}

@@ -1,0 +1,424 @@
+//! The one writer: a thread that owns the write connection and commits many requests in one
+//! transaction (group commit). Each request runs in a savepoint, so one failing request leaves the
+//! others of its group untouched; nobody is answered before the commit is on disk.
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{Accepted, Credential, NewCredential, StoreError};
+
+/// The most requests one transaction takes.
+const GROUP_LIMIT: usize = 512;
+/// How deep a chain of StatementRefs is followed for the StatementRef filter rule.
+const REF_DEPTH: usize = 32;
+/// Marks "no group in flight" in [`WriterState::inflight_us`].
+pub(crate) const IDLE: i64 = i64::MAX;
+
+pub(crate) enum Command {
+    Statements {
+        batch: Vec<Accepted>,
+        reply: oneshot::Sender<Result<Vec<Uuid>, StoreError>>,
+    },
+    CreateCredential {
+        credential: NewCredential,
+        reply: oneshot::Sender<Result<Credential, StoreError>>,
+    },
+}
+
+/// What readers may know of the writer.
+#[derive(Debug)]
+pub(crate) struct WriterState {
+    /// The lowest `stored` a group being written may use, or [`IDLE`].
+    pub(crate) inflight_us: AtomicI64,
+}
+
+pub(crate) fn spawn(
+    conn: Connection,
+    state: Arc<WriterState>,
+) -> Result<mpsc::Sender<Command>, StoreError> {
+    let (sender, receiver) = mpsc::channel(4096);
+    let last_stored_us: i64 = conn.query_row(
+        "SELECT coalesce(max(stored_us), 0) FROM statements",
+        [],
+        |row| row.get(0),
+    )?;
+    let writer = Writer {
+        conn,
+        state,
+        last_stored_us,
+        term_ids: HashMap::new(),
+    };
+    std::thread::Builder::new()
+        .name("attest-writer".into())
+        .spawn(move || writer.run(receiver))
+        .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+    Ok(sender)
+}
+
+struct Writer {
+    conn: Connection,
+    state: Arc<WriterState>,
+    last_stored_us: i64,
+    /// Term ids seen before; cleared when large so memory stays bounded.
+    term_ids: HashMap<String, i64>,
+}
+
+enum Done {
+    Statements(
+        oneshot::Sender<Result<Vec<Uuid>, StoreError>>,
+        Result<Vec<Uuid>, StoreError>,
+    ),
+    Credential(
+        oneshot::Sender<Result<Credential, StoreError>>,
+        Result<Credential, StoreError>,
+    ),
+}
+
+impl Done {
+    fn is_ok(&self) -> bool {
+        match self {
+            Done::Statements(_, r) => r.is_ok(),
+            Done::Credential(_, r) => r.is_ok(),
+        }
+    }
+
+    /// Replaces a success by `error` (the commit failed), then answers.
+    fn answer(self, commit_error: Option<&str>) {
+        let failed =
+            || StoreError::Corrupt(format!("commit failed: {}", commit_error.unwrap_or("")));
+        // A requester that gave up (client gone) is no error: the write stands.
+        match self {
+            Done::Statements(reply, result) => {
+                let _ =
+                    reply.send(result.and_then(|r| commit_error.map_or(Ok(r), |_| Err(failed()))));
+            }
+            Done::Credential(reply, result) => {
+                let _ =
+                    reply.send(result.and_then(|r| commit_error.map_or(Ok(r), |_| Err(failed()))));
+            }
+        }
+    }
+}
+
+impl Writer {
+    fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        while let Some(first) = receiver.blocking_recv() {
+            let mut group = vec![first];
+            while group.len() < GROUP_LIMIT {
+                match receiver.try_recv() {
+                    Ok(command) => group.push(command),
+                    Err(_) => break,
+                }
+            }
+            self.write_group(group);
+        }
+    }
+
+    fn write_group(&mut self, group: Vec<Command>) {
+        let now_us = Timestamp::now().as_millisecond() * 1000;
+        // Published before any `stored` of this group is chosen, so readers never claim
+        // consistency past a statement that is not yet committed.
+        self.state.inflight_us.store(now_us, Ordering::SeqCst);
+        let stored_us = now_us.max(self.last_stored_us);
+        let term_cache_size = self.term_ids.len();
+        let (done, commit) = match self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        {
+            Ok(mut tx) => {
+                let mut done = Vec::with_capacity(group.len());
+                for command in group {
+                    done.push(apply(&mut tx, &mut self.term_ids, command, stored_us));
+                }
+                let commit = tx.commit().map_err(|e| e.to_string());
+                (done, commit)
+            }
+            Err(e) => {
+                let message = e.to_string();
+                let done = group
+                    .into_iter()
+                    .map(|command| failed(command, StoreError::Corrupt(message.clone())))
+                    .collect();
+                (done, Err(message))
+            }
+        };
+        match &commit {
+            Ok(()) => {
+                if done.iter().any(Done::is_ok) {
+                    self.last_stored_us = stored_us;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a write transaction failed to commit");
+                // Term ids created in the failed transaction are gone: forget the new ones.
+                if self.term_ids.len() != term_cache_size {
+                    self.term_ids.clear();
+                }
+            }
+        }
+        if self.term_ids.len() > 200_000 {
+            self.term_ids.clear();
+        }
+        self.state.inflight_us.store(IDLE, Ordering::SeqCst);
+        let commit_error = commit.err();
+        for d in done {
+            d.answer(commit_error.as_deref());
+        }
+    }
+}
+
+fn failed(command: Command, error: StoreError) -> Done {
+    match command {
+        Command::Statements { reply, .. } => Done::Statements(reply, Err(error)),
+        Command::CreateCredential { reply, .. } => Done::Credential(reply, Err(error)),
+    }
+}
+
+/// Runs one request in a savepoint: it either applies whole or not at all.
+fn apply(
+    tx: &mut Transaction<'_>,
+    term_ids: &mut HashMap<String, i64>,
+    command: Command,
+    stored_us: i64,
+) -> Done {
+    let mut savepoint = match tx.savepoint() {
+        Ok(sp) => sp,
+        Err(e) => return failed(command, e.into()),
+    };
+    let snapshot = term_ids.len();
+    let done = match command {
+        Command::Statements { batch, reply } => {
+            let result = insert_statements(&savepoint, term_ids, batch, stored_us);
+            Done::Statements(reply, result)
+        }
+        Command::CreateCredential { credential, reply } => {
+            let result = insert_credential(&savepoint, credential);
+            Done::Credential(reply, result)
+        }
+    };
+    let outcome = if done.is_ok() {
+        savepoint.commit()
+    } else {
+        if term_ids.len() != snapshot {
+            term_ids.clear();
+        }
+        savepoint.rollback()
+    };
+    match outcome {
+        Ok(()) => done,
+        Err(e) => match done {
+            Done::Statements(reply, _) => Done::Statements(reply, Err(e.into())),
+            Done::Credential(reply, _) => Done::Credential(reply, Err(e.into())),
+        },
+    }
+}
+
+fn insert_credential(conn: &Connection, new: NewCredential) -> Result<Credential, StoreError> {
+    let created = Timestamp::now();
+    let taken: bool = conn
+        .query_row(
+            "SELECT 1 FROM credentials WHERE key = ?1",
+            [&new.key],
+            |_| Ok(true),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if taken {
+        return Err(StoreError::DuplicateKey(new.key));
+    }
+    conn.execute(
+        "INSERT INTO credentials (key, secret_hash, name, created) VALUES (?1, ?2, ?3, ?4)",
+        params![new.key, new.secret_hash, new.name, created.to_string()],
+    )?;
+    Ok(Credential {
+        id: conn.last_insert_rowid(),
+        key: new.key,
+        secret_hash: new.secret_hash,
+        name: new.name,
+        created,
+        revoked: None,
+    })
+}
+
+fn insert_statements(
+    conn: &Connection,
+    term_ids: &mut HashMap<String, i64>,
+    batch: Vec<Accepted>,
+    stored_us: i64,
+) -> Result<Vec<Uuid>, StoreError> {
+    let stored = Timestamp::from_microsecond(stored_us)
+        .map_err(|e| StoreError::Corrupt(format!("clock out of range: {e}")))?;
+    let mut ids = Vec::with_capacity(batch.len());
+    for mut accepted in batch {
+        ids.push(accepted.id);
+        let id = accepted.id.to_string();
+        let existing: Option<String> = conn
+            .query_row("SELECT json FROM statements WHERE id = ?1", [&id], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        if let Some(existing) = existing {
+            let existing: Value = serde_json::from_str(&existing)
+                .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
+            if xapi::compare::same_statement(&accepted.statement, &existing) {
+                continue;
+            }
+            return Err(StoreError::Conflict(accepted.id));
+        }
+        accepted.stamp(stored);
+        insert_one(conn, term_ids, &accepted, stored_us)?;
+    }
+    Ok(ids)
+}
+
+fn insert_one(
+    conn: &Connection,
+    term_ids: &mut HashMap<String, i64>,
+    accepted: &Accepted,
+    stored_us: i64,
+) -> Result<(), StoreError> {
+    let id = accepted.id.to_string();
+    let target = accepted.target.map(|t| t.to_string());
+    // A statement that targets a voiding statement cannot void it (Data 2.3.2).
+    if let (Some(t), true) = (&target, accepted.voiding) {
+        conn.prepare_cached("UPDATE statements SET voided = 1 WHERE id = ?1 AND voiding = 0")?
+            .execute([t])?;
+    }
+    // Voided already, when a voiding statement arrived before this one.
+    let voided = !accepted.voiding
+        && conn
+            .query_row(
+                "SELECT 1 FROM statements WHERE target = ?1 AND voiding = 1 LIMIT 1",
+                [&id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+    let json = serde_json::to_string(&accepted.statement)
+        .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
+    conn.prepare_cached(
+        "INSERT INTO statements (id, stored_us, target, voiding, voided, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, stored_us, target, accepted.voiding, voided, json])?;
+    let seq = conn.last_insert_rowid();
+
+    // The StatementRef filter rule (Communication 2.1.3): a statement that targets another meets
+    // every non-time filter its target meets, so it carries its target's terms too.
+    let mut terms: HashSet<String> = accepted.terms.iter().cloned().collect();
+    if let Some(target) = &target {
+        terms.extend(chain_terms(conn, target)?);
+    }
+    add_postings(conn, term_ids, &terms, seq)?;
+    // Statements that arrived earlier and target this one now inherit its terms.
+    propagate_to_referrers(conn, term_ids, &id, &terms, 0)?;
+
+    for (iri, definition) in xapi::format::activity_definitions(&accepted.statement) {
+        merge_definition(conn, &iri, &definition)?;
+    }
+    Ok(())
+}
+
+/// All terms of a stored statement, including those it inherits along its StatementRef chain.
+fn chain_terms(conn: &Connection, first: &str) -> Result<HashSet<String>, StoreError> {
+    let mut terms = HashSet::new();
+    let mut next = Some(first.to_string());
+    let mut seen = HashSet::new();
+    while let Some(id) = next.take() {
+        if seen.len() >= REF_DEPTH || !seen.insert(id.clone()) {
+            break;
+        }
+        let row: Option<(String, Option<String>)> = conn
+            .prepare_cached("SELECT json, target FROM statements WHERE id = ?1")?
+            .query_row([&id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        let Some((json, target)) = row else { break };
+        let statement: Value = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
+        terms.extend(xapi::index::terms(&statement));
+        next = target;
+    }
+    Ok(terms)
+}
+
+fn propagate_to_referrers(
+    conn: &Connection,
+    term_ids: &mut HashMap<String, i64>,
+    id: &str,
+    terms: &HashSet<String>,
+    depth: usize,
+) -> Result<(), StoreError> {
+    if depth >= REF_DEPTH {
+        return Ok(());
+    }
+    let referrers: Vec<(i64, String)> = conn
+        .prepare_cached("SELECT seq, id FROM statements WHERE target = ?1")?
+        .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (seq, referrer) in referrers {
+        add_postings(conn, term_ids, terms, seq)?;
+        propagate_to_referrers(conn, term_ids, &referrer, terms, depth + 1)?;
+    }
+    Ok(())
+}
+
+fn add_postings(
+    conn: &Connection,
+    term_ids: &mut HashMap<String, i64>,
+    terms: &HashSet<String>,
+    seq: i64,
+) -> Result<(), StoreError> {
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO postings (term, seq) VALUES (?1, ?2)")?;
+    for term in terms {
+        let term_id = term_id(conn, term_ids, term)?;
+        insert.execute(params![term_id, seq])?;
+    }
+    Ok(())
+}
+
+fn term_id(
+    conn: &Connection,
+    cache: &mut HashMap<String, i64>,
+    term: &str,
+) -> Result<i64, StoreError> {
+    if let Some(id) = cache.get(term) {
+        return Ok(*id);
+    }
+    let found: Option<i64> = conn
+        .prepare_cached("SELECT id FROM terms WHERE term = ?1")?
+        .query_row([term], |row| row.get(0))
+        .optional()?;
+    let id = match found {
+        Some(id) => id,
+        None => {
+            conn.prepare_cached("INSERT INTO terms (term) VALUES (?1)")?
+                .execute([term])?;
+            conn.last_insert_rowid()
+        }
+    };
+    cache.insert(term.to_string(), id);
+    Ok(id)
+}
+
+fn merge_definition(conn: &Connection, iri: &str, definition: &Value) -> Result<(), StoreError> {
+    let old: Option<String> = conn
+        .prepare_cached("SELECT definition FROM activities WHERE iri = ?1")?
+        .query_row([iri], |row| row.get(0))
+        .optional()?;
+    let merged = match old.as_deref().map(serde_json::from_str::<Value>) {
+        Some(Ok(old)) => xapi::format::merge_definition(&old, definition),
+        _ => definition.clone(),
+    };
+    conn.prepare_cached(
+        "INSERT INTO activities (iri, definition) VALUES (?1, ?2)
+         ON CONFLICT (iri) DO UPDATE SET definition = excluded.definition",
+    )?
+    .execute(params![iri, merged.to_string()])?;
+    Ok(())
+}
