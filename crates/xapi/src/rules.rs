@@ -555,99 +555,8 @@ fn is_token(s: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Properties used twice (Data 2.2; 2.0 section 4.2.1)
+// JSON paths in error messages
 // ---------------------------------------------------------------------------------------------
-
-/// The JSON path of the first member name that occurs twice in one object of a JSON text, such as
-/// `actor.mbox` or `[1].object.definition.name["en-US"]`, or `None` when there is none (or the
-/// text is not JSON: the JSON parser reports that).
-///
-/// A statement "MUST use each property no more than one time" (Data 2.2; 2.0 4.2.1: shall
-/// reject), but a parsed `serde_json::Value` keeps only one of the two, so the check has to run on
-/// the request body before it is parsed. Names are compared after unescaping (`"a"` and `"\u0061"`
-/// are the same name). Iterative: no recursion, whatever the nesting.
-pub fn find_duplicate_key(json: &str) -> Option<String> {
-    enum Frame {
-        Object {
-            names: HashSet<String>,
-            current: Option<String>,
-            expecting_name: bool,
-        },
-        Array {
-            index: usize,
-        },
-    }
-    let path_of = |frames: &[Frame], name: &str| {
-        let mut path = String::new();
-        for frame in frames {
-            match frame {
-                Frame::Object {
-                    current: Some(key), ..
-                } => push_key(&mut path, key),
-                Frame::Object { current: None, .. } => {}
-                Frame::Array { index } => path.push_str(&format!("[{index}]")),
-            }
-        }
-        push_key(&mut path, name);
-        path
-    };
-    let mut frames: Vec<Frame> = Vec::new();
-    let bytes = json.as_bytes();
-    let mut at = 0;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'{' => frames.push(Frame::Object {
-                names: HashSet::new(),
-                current: None,
-                expecting_name: true,
-            }),
-            b'[' => frames.push(Frame::Array { index: 0 }),
-            b'}' | b']' => {
-                frames.pop();
-            }
-            b',' => match frames.last_mut() {
-                Some(Frame::Object { expecting_name, .. }) => *expecting_name = true,
-                Some(Frame::Array { index }) => *index += 1,
-                None => {}
-            },
-            b'"' => {
-                let start = at;
-                at += 1;
-                while at < bytes.len() && bytes[at] != b'"' {
-                    at += if bytes[at] == b'\\' { 2 } else { 1 };
-                }
-                let raw = json.get(start..=at)?;
-                let name_position = matches!(
-                    frames.last(),
-                    Some(Frame::Object {
-                        expecting_name: true,
-                        ..
-                    })
-                );
-                if name_position {
-                    let name: String = serde_json::from_str(raw).ok()?;
-                    let parents = frames.len() - 1;
-                    let (split, last) = frames.split_at_mut(parents);
-                    if let Some(Frame::Object {
-                        names,
-                        current,
-                        expecting_name,
-                    }) = last.first_mut()
-                    {
-                        if !names.insert(name.clone()) {
-                            return Some(path_of(split, &name));
-                        }
-                        *current = Some(name);
-                        *expecting_name = false;
-                    }
-                }
-            }
-            _ => {}
-        }
-        at += 1;
-    }
-    None
-}
 
 /// Appends `.name` to a JSON path, or `["name"]` when the name is not a plain identifier (an IRI,
 /// a language tag) so that the path stays unambiguous.
@@ -1021,24 +930,29 @@ mod tests {
         }
     }
 
+    /// Strings built from the characters the parsers look at, multi-byte ones included, so that
+    /// every slicing position is tried: no function may panic, whatever it is given.
     #[test]
-    fn finds_a_property_used_twice_d_2_2() {
-        let body = r#"{"actor": {"mbox": "mailto:a@b.c", "mbox": "mailto:d@e.f"}, "verb": {}}"#;
-        assert_eq!(find_duplicate_key(body).as_deref(), Some("actor.mbox"));
-        let batch = r#"[{"a": 1}, {"object": {"definition": {"name": {"en-US": "x", "en-\u0055S": "y"}}}}]"#;
-        assert_eq!(
-            find_duplicate_key(batch).as_deref(),
-            Some(r#"[1].object.definition.name["en-US"]"#)
-        );
-        let top = r#"{"id": "x", "verb": {"id": "y"}, "id": "z"}"#;
-        assert_eq!(find_duplicate_key(top).as_deref(), Some("id"));
-    }
-
-    #[test]
-    fn finds_no_duplicate_in_distinct_properties_d_2_2() {
-        let body = r#"{"a": {"b": 1}, "b": [{"a": "\"a\""}, {"a": 2}], "c": "{\"a\":1,\"a\":2}"}"#;
-        assert_eq!(find_duplicate_key(body), None);
-        assert_eq!(find_duplicate_key("not json {\"a"), None);
-        assert_eq!(find_duplicate_key(&"[".repeat(100_000)), None);
+    fn never_panics_on_arbitrary_strings() {
+        let alphabet: Vec<char> = "0123456789-:+TtZz .,PWYMDHS@/#?%[]x-é€\u{10000}\u{7f}\u{0}"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let length = (state % 24) as usize;
+            let text: String = (0..length)
+                .map(|i| alphabet[((state >> (i * 2 % 60)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            let _ = parse_timestamp(&text);
+            let _ = is_duration(&text);
+            let _ = is_iri(&text);
+            let _ = is_language_tag(&text);
+            let _ = is_mailto_iri(&text);
+            let _ = is_media_type(&text);
+            let _ = parse_uuid(&text);
+        }
     }
 }

@@ -8,23 +8,23 @@
 //! versions is the 2.0 context agents and groups, and the `version` values accepted.
 //!
 //! The first error found is returned, with the JSON path of the offending value. The checks go
-//! through an object in a fixed order: unknown properties first, then the properties in the order of
-//! the spec's tables.
+//! through an object in a fixed order: its `objectType` where that decides what the object is, then
+//! unknown properties, then the properties in the order of the spec's tables.
 //!
-//! A property used twice in one object cannot be seen in a parsed `Value`; the request body is
-//! checked for that with [`crate::rules::find_duplicate_key`] before it is parsed.
+//! A property used twice in one object cannot be seen in a parsed `Value`: the request body is
+//! parsed with [`crate::json::parse_strict`], which refuses it.
 use serde_json::Value;
 
 use crate::{ValidationError, Version};
 
 mod actor;
 mod context;
-mod json;
 mod object;
 mod result;
 mod statement;
 #[cfg(test)]
 mod tests;
+mod value;
 
 /// Checks a statement (as received, before the LRS fills anything in) against every rule of the
 /// version it is sent under. The LRS-owned properties `id`, `stored`, `authority` and `version`

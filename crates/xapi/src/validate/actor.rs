@@ -2,7 +2,7 @@
 //! an Agent or Group as the object, context instructor and team, context agents and groups.
 use serde_json::Value;
 
-use super::json::{Members, Result, array, iri, item, one_of, quoted, string};
+use super::value::{Members, Result, array, iri, item, one_of, quoted, string};
 use crate::{ValidationError, rules};
 
 /// The Inverse Functional Identifiers (Data 2.4.2.3).

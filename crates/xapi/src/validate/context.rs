@@ -3,10 +3,10 @@
 use serde_json::Value;
 
 use super::actor;
-use super::json::{
+use super::object::{ObjectKind, activity, statement_ref};
+use super::value::{
     Members, Result, array, extensions, iri, item, language_tag, one_of, string, uuid, wrong_type,
 };
-use super::object::{ObjectKind, activity, statement_ref};
 use crate::{ValidationError, Version};
 
 const CONTEXT_PROPERTIES_1_0: [&str; 9] = [

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::json::{
+use super::value::{
     Members, Result, array, extensions, iri, item, language_map, one_of, string, uuid,
 };
 use super::{actor, statement};
@@ -89,8 +89,9 @@ pub(super) fn statement_object(
 /// An Activity (Data 2.4.4.1): an `id` IRI and an optional definition.
 pub(super) fn activity(value: &Value, path: &str) -> Result {
     let members = Members::of(value, path, "an Activity")?;
-    members.allow(&["objectType", "id", "definition"])?;
+    // First, as it says what the object is meant to be (an Agent among contextActivities).
     members.optional("objectType", |v, p| one_of(v, p, &["Activity"]))?;
+    members.allow(&["objectType", "id", "definition"])?;
     members.required("id", iri)?;
     members.optional("definition", definition)?;
     Ok(())

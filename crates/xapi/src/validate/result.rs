@@ -1,7 +1,7 @@
 //! The result of a statement (Data 2.4.5; 2.0 section 4.2.2.4).
 use serde_json::Value;
 
-use super::json::{Members, Result, boolean, extensions, number, quoted, string};
+use super::value::{Members, Result, boolean, extensions, number, quoted, string};
 use crate::{ValidationError, rules};
 
 /// A Result: score, success, completion, response, duration, extensions.
@@ -33,51 +33,23 @@ fn score(value: &Value, path: &str) -> Result {
     let raw = members.optional("raw", number)?;
     let min = members.optional("min", number)?;
     let max = members.optional("max", number)?;
+    // Numbers are quoted as they were sent, not as they were read into an f64.
     let shown = |key: &str| members.get(key).map(Value::to_string).unwrap_or_default();
+    let error = |key: &str, rule: &str| {
+        let message = format!("must be {rule}; found {}", shown(key));
+        Err(ValidationError::new(members.at(key), message))
+    };
     if scaled.is_some_and(|scaled| !(-1.0..=1.0).contains(&scaled)) {
-        return Err(ValidationError::new(
-            members.at("scaled"),
-            format!(
-                "must be between -1 and 1 inclusive; found {}",
-                shown("scaled")
-            ),
-        ));
+        return error("scaled", "between -1 and 1 inclusive");
     }
-    if let (Some(min), Some(max)) = (min, max) {
-        if min >= max {
-            return Err(ValidationError::new(
-                members.at("min"),
-                format!(
-                    "must be less than max ({}); found {}",
-                    shown("max"),
-                    shown("min")
-                ),
-            ));
-        }
+    if min.zip(max).is_some_and(|(min, max)| min >= max) {
+        return error("min", &format!("less than max ({})", shown("max")));
     }
-    if let (Some(raw), Some(min)) = (raw, min) {
-        if raw < min {
-            return Err(ValidationError::new(
-                members.at("raw"),
-                format!(
-                    "must not be less than min ({}); found {}",
-                    shown("min"),
-                    shown("raw")
-                ),
-            ));
-        }
+    if raw.zip(min).is_some_and(|(raw, min)| raw < min) {
+        return error("raw", &format!("at least min ({})", shown("min")));
     }
-    if let (Some(raw), Some(max)) = (raw, max) {
-        if raw > max {
-            return Err(ValidationError::new(
-                members.at("raw"),
-                format!(
-                    "must not be more than max ({}); found {}",
-                    shown("max"),
-                    shown("raw")
-                ),
-            ));
-        }
+    if raw.zip(max).is_some_and(|(raw, max)| raw > max) {
+        return error("raw", &format!("at most max ({})", shown("max")));
     }
     Ok(())
 }

@@ -2,11 +2,11 @@
 //! SubStatement that is validated like it (Data 2.4.4.3), and the attachments (Data 2.4.11).
 use serde_json::Value;
 
-use super::json::{
+use super::object::{ObjectKind, statement_object};
+use super::value::{
     Members, Result, array, child, iri, item, language_map, one_of, quoted, string, timestamp,
     uuid, wrong_type,
 };
-use super::object::{ObjectKind, statement_object};
 use super::{actor, context, result};
 use crate::{VOIDED_VERB, ValidationError, Version, rules};
 

@@ -1,0 +1,9 @@
+//! HTTP tests: a real server on 127.0.0.1, a real SQLite file, a real HTTP client.
+//! One test binary (modules below) keeps link times down.
+mod about;
+mod auth;
+mod cross_cutting;
+mod queries;
+mod statements;
+mod support;
+mod validation;
