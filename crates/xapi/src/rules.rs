@@ -954,5 +954,36 @@ mod tests {
             let _ = is_media_type(&text);
             let _ = parse_uuid(&text);
         }
+        let valid = [
+            "2008-09-15T15:53:00.601+05:30",
+            "20080915T155300,5-0530",
+            "P3Y1M29DT4H35M59.14S",
+            "http://u:p@[::1]:80/a?b#c",
+            "zh-cmn-Hans-CN-a-bc-x-a",
+            "mailto:a@b.c",
+            "text/plain; a=b",
+            "6690e6c9-3ef0-4ed3-8b37-7f3964730bee",
+        ];
+        for sample in valid {
+            for at in 0..=sample.len() {
+                for wide in ["é", "€", "\u{10000}"] {
+                    let replaced = format!(
+                        "{}{wide}{}",
+                        &sample[..at],
+                        sample.get(at + 1..).unwrap_or("")
+                    );
+                    let inserted = format!("{}{wide}{}", &sample[..at], &sample[at..]);
+                    for text in [replaced, inserted] {
+                        let _ = parse_timestamp(&text);
+                        let _ = is_duration(&text);
+                        let _ = is_iri(&text);
+                        let _ = is_language_tag(&text);
+                        let _ = is_mailto_iri(&text);
+                        let _ = is_media_type(&text);
+                        let _ = parse_uuid(&text);
+                    }
+                }
+            }
+        }
     }
 }
