@@ -108,10 +108,10 @@ fn context(value: &Value) -> Value {
 fn agent(value: &Value) -> Value {
     let mut value = normalise(value);
     if let Some(object) = value.as_object_mut() {
-        if let Some(Value::String(mbox)) = object.get_mut("mbox") {
-            if let Some((local, domain)) = mbox.rsplit_once('@') {
-                *mbox = format!("{local}@{}", domain.to_ascii_lowercase());
-            }
+        if let Some(Value::String(mbox)) = object.get_mut("mbox")
+            && let Some((local, domain)) = mbox.rsplit_once('@')
+        {
+            *mbox = format!("{local}@{}", domain.to_ascii_lowercase());
         }
         if let Some(Value::String(sum)) = object.get_mut("mbox_sha1sum") {
             *sum = sum.to_ascii_lowercase();

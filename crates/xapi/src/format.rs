@@ -191,13 +191,13 @@ pub fn activity_definitions(statement: &Value) -> Vec<(String, Value)> {
     let mut found = Vec::new();
     let mut statement = statement.clone();
     for_each_part(&mut statement, &mut |part| {
-        if let Part::Activity(activity) = part {
-            if let (Some(id), Some(definition)) = (
+        if let Part::Activity(activity) = part
+            && let (Some(id), Some(definition)) = (
                 activity.get("id").and_then(Value::as_str),
                 activity.get("definition"),
-            ) {
-                found.push((id.to_string(), definition.clone()));
-            }
+            )
+        {
+            found.push((id.to_string(), definition.clone()));
         }
     });
     found
@@ -208,10 +208,10 @@ pub fn activity_ids(statement: &Value) -> Vec<String> {
     let mut found = Vec::new();
     let mut statement = statement.clone();
     for_each_part(&mut statement, &mut |part| {
-        if let Part::Activity(activity) = part {
-            if let Some(id) = activity.get("id").and_then(Value::as_str) {
-                found.push(id.to_string());
-            }
+        if let Part::Activity(activity) = part
+            && let Some(id) = activity.get("id").and_then(Value::as_str)
+        {
+            found.push(id.to_string());
         }
     });
     found.sort();

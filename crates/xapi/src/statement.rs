@@ -52,12 +52,12 @@ pub fn accept(
         };
         object.insert("version".into(), json!(default));
     }
-    if version == Version::V2_0_0 {
-        if let Some(Value::String(timestamp)) = object.get_mut("timestamp") {
-            let instant = rules::parse_timestamp(timestamp)
-                .ok_or_else(|| ValidationError::new("timestamp", "not an ISO 8601 timestamp"))?;
-            *timestamp = instant.to_string();
-        }
+    if version == Version::V2_0_0
+        && let Some(Value::String(timestamp)) = object.get_mut("timestamp")
+    {
+        let instant = rules::parse_timestamp(timestamp)
+            .ok_or_else(|| ValidationError::new("timestamp", "not an ISO 8601 timestamp"))?;
+        *timestamp = instant.to_string();
     }
     let target = statement_ref_target(&statement);
     let voiding = statement.pointer("/verb/id").and_then(Value::as_str) == Some(VOIDED_VERB);
