@@ -23,7 +23,10 @@ fn start(data: &std::path::Path, extra_env: &[(&str, &str)]) -> (Child, String) 
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let base = loop {
-        let line = lines.next().expect("attest exited before listening").expect("read");
+        let line = lines
+            .next()
+            .expect("attest exited before listening")
+            .expect("read");
         if let Some(rest) = line.split("xAPI base URL ").nth(1) {
             break rest.split("/xapi").next().expect("url").to_string();
         }
@@ -67,14 +70,36 @@ fn first_start_prints_a_credential_and_credential_create_adds_one() {
     assert!(text.contains("key:") && text.contains("secret:"), "{text}");
 
     let output = Command::new(BIN)
-        .args(["credential", "create", "--name", "LMS", "--key", "lms", "--secret", "pw", "--data"])
+        .args([
+            "credential",
+            "create",
+            "--name",
+            "LMS",
+            "--key",
+            "lms",
+            "--secret",
+            "pw",
+            "--data",
+        ])
         .arg(dir.path())
         .output()
         .expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("key: lms"));
     let again = Command::new(BIN)
-        .args(["credential", "create", "--name", "LMS", "--key", "lms", "--data"])
+        .args([
+            "credential",
+            "create",
+            "--name",
+            "LMS",
+            "--key",
+            "lms",
+            "--data",
+        ])
         .arg(dir.path())
         .output()
         .expect("run");
@@ -103,7 +128,10 @@ fn first_start_prints_a_credential_and_credential_create_adds_one() {
 #[test]
 fn acknowledged_statements_survive_kill_9() {
     let dir = tempfile::tempdir().expect("dir");
-    let credentials = [("ATTEST_BOOTSTRAP_KEY", "k"), ("ATTEST_BOOTSTRAP_SECRET", "s")];
+    let credentials = [
+        ("ATTEST_BOOTSTRAP_KEY", "k"),
+        ("ATTEST_BOOTSTRAP_SECRET", "s"),
+    ];
     let (mut child, base) = start(dir.path(), &credentials);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let stop = Arc::new(AtomicBool::new(false));
@@ -127,10 +155,12 @@ fn acknowledged_statements_survive_kill_9() {
                         .send()
                         .await;
                     match sent {
-                        Ok(response) if response.status() == 200 => match response.json::<Vec<String>>().await {
-                            Ok(ids) => acked.extend(ids),
-                            Err(_) => break,
-                        },
+                        Ok(response) if response.status() == 200 => {
+                            match response.json::<Vec<String>>().await {
+                                Ok(ids) => acked.extend(ids),
+                                Err(_) => break,
+                            }
+                        }
                         _ => break,
                     }
                 }
@@ -148,8 +178,15 @@ fn acknowledged_statements_survive_kill_9() {
         }
         acknowledged
     });
-    eprintln!("{} statements acknowledged before kill -9", acknowledged.len());
-    assert!(acknowledged.len() > 50, "the load ran: {} acknowledged", acknowledged.len());
+    eprintln!(
+        "{} statements acknowledged before kill -9",
+        acknowledged.len()
+    );
+    assert!(
+        acknowledged.len() > 50,
+        "the load ran: {} acknowledged",
+        acknowledged.len()
+    );
 
     let (mut child, base) = start(dir.path(), &credentials);
     let missing = runtime.block_on(async {
@@ -171,5 +208,11 @@ fn acknowledged_statements_survive_kill_9() {
     });
     let _ = child.kill();
     let _ = child.wait();
-    assert!(missing.is_empty(), "{} of {} acknowledged statements lost: {:?}", missing.len(), acknowledged.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged statements lost: {:?}",
+        missing.len(),
+        acknowledged.len(),
+        &missing[..missing.len().min(5)]
+    );
 }
