@@ -412,7 +412,14 @@ fn merge_definition(conn: &Connection, iri: &str, definition: &Value) -> Result<
         .query_row([iri], |row| row.get(0))
         .optional()?;
     let merged = match old.as_deref().map(serde_json::from_str::<Value>) {
-        Some(Ok(old)) => xapi::format::merge_definition(&old, definition),
+        Some(Ok(old)) => {
+            let merged = xapi::format::merge_definition(&old, definition);
+            // Most statements repeat the definition the store already has: no write then.
+            if merged == old {
+                return Ok(());
+            }
+            merged
+        }
         _ => definition.clone(),
     };
     conn.prepare_cached(
