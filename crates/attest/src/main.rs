@@ -46,6 +46,15 @@ enum Command {
         /// The largest request body accepted, in bytes (413 beyond).
         #[arg(long, env = "ATTEST_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
         max_body_bytes: usize,
+        /// Seconds between signed ledger checkpoints (one is also made at shutdown).
+        #[arg(long, env = "ATTEST_CHECKPOINT_INTERVAL", default_value_t = 60)]
+        checkpoint_interval: u64,
+    },
+    /// Check that nothing in the store was altered: every ledger entry, the chain, every signed
+    /// checkpoint and every record's content. Exits 0 when intact, 1 naming the first problem.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
     },
     /// Manage the credentials (HTTP Basic key and secret) that clients use.
     #[command(subcommand)]
@@ -89,7 +98,18 @@ fn main() -> anyhow::Result<()> {
                 data,
                 public_url,
                 max_body_bytes,
-            } => serve(listen, data.data, public_url, max_body_bytes).await,
+                checkpoint_interval,
+            } => {
+                serve(
+                    listen,
+                    data.data,
+                    public_url,
+                    max_body_bytes,
+                    std::time::Duration::from_secs(checkpoint_interval.max(1)),
+                )
+                .await
+            }
+            Command::Verify { data } => verify(&data.data),
             Command::Credential(CredentialCommand::Create {
                 name,
                 key,
@@ -97,7 +117,7 @@ fn main() -> anyhow::Result<()> {
                 data,
             }) => {
                 let store = open(&data.data)?;
-                let (key, secret) = create_credential(&store, name, key, secret).await?;
+                let (key, secret) = create_credential(&store, "cli", name, key, secret).await?;
                 println!("key: {key}\nsecret: {secret}");
                 Ok(())
             }
@@ -111,6 +131,7 @@ fn open(data: &std::path::Path) -> anyhow::Result<SqliteStore> {
 
 async fn create_credential(
     store: &SqliteStore,
+    principal: &str,
     name: String,
     key: Option<String>,
     secret: Option<String>,
@@ -124,11 +145,14 @@ async fn create_credential(
     anyhow::ensure!(!secret.is_empty(), "a secret must not be empty");
     let secret_hash = store::hash_secret(&secret).map_err(anyhow::Error::msg)?;
     store
-        .create_credential(NewCredential {
-            key: key.clone(),
-            secret_hash,
-            name,
-        })
+        .create_credential(
+            principal.to_string(),
+            NewCredential {
+                key: key.clone(),
+                secret_hash,
+                name,
+            },
+        )
         .await?;
     Ok((key, secret))
 }
@@ -148,12 +172,14 @@ async fn serve(
     data: PathBuf,
     public_url: Option<String>,
     max_body_bytes: usize,
+    checkpoint_interval: std::time::Duration,
 ) -> anyhow::Result<()> {
     let store = open(&data)?;
     if store.credential_count().await? == 0 {
         let key = std::env::var("ATTEST_BOOTSTRAP_KEY").ok();
         let secret = std::env::var("ATTEST_BOOTSTRAP_SECRET").ok();
-        let (key, secret) = create_credential(&store, "bootstrap".into(), key, secret).await?;
+        let (key, secret) =
+            create_credential(&store, "system", "bootstrap".into(), key, secret).await?;
         println!(
             "Created the first credential (shown once, keep it safe):\n  key:    {key}\n  secret: {secret}"
         );
@@ -167,13 +193,65 @@ async fn serve(
         max_body_bytes,
         ..server::Config::default()
     };
-    let state = server::AppState::new(store, config);
+    let state = server::AppState::new(store.clone(), config);
+    let checkpoints = tokio::spawn(checkpoint_periodically(store.clone(), checkpoint_interval));
     println!(
         "Attest is listening: xAPI base URL http://{local}/xapi (data in {})",
         data.display()
     );
     server::serve(listener, state, shutdown_signal()).await?;
+    checkpoints.abort();
+    store.create_checkpoint().await?;
     Ok(())
+}
+
+/// Signs a checkpoint over the ledger every `interval` (none when nothing was written since).
+async fn checkpoint_periodically(store: SqliteStore, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = store.create_checkpoint().await {
+            tracing::error!(%error, "could not make a ledger checkpoint");
+        }
+    }
+}
+
+fn verify(data: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} entries  {per_sec}  eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+    });
+    let mut progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let report = store::verify(data, &mut progress)
+        .with_context(|| format!("cannot verify {}", data.display()))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match report.problem {
+        None => {
+            println!(
+                "intact: {} ledger entries, {} statements, {} signed checkpoints verified",
+                report.entries, report.statements, report.checkpoints
+            );
+            Ok(())
+        }
+        Some(problem) => {
+            println!("NOT INTACT: {problem}");
+            println!("(the ledger was intact up to entry {})", report.entries);
+            std::process::exit(1);
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -11,9 +11,11 @@
 mod checkpoint;
 mod entry;
 pub mod merkle;
+mod verify;
 
 pub use checkpoint::{Checkpoint, SigningKey, VerifyingKey};
 pub use entry::{Entry, NewEntry, content_hash};
+pub use verify::{ChainVerifier, Problem};
 
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];

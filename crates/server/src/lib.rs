@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod about;
+mod audit;
 mod auth;
 mod error;
 mod headers;
@@ -74,6 +75,7 @@ pub fn router<S: Store>(state: Shared<S>) -> Router {
         .layer(middleware::from_fn(headers::xapi_version));
     Router::new()
         .nest("/xapi", xapi)
+        .nest("/api/audit", audit::routes::<S>())
         .route("/health", get(health::<S>))
         .fallback(|| async { unknown_resource() })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -23,7 +23,7 @@ use xapi::{Version, index, rules};
 use crate::Shared;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::headers::{CONSISTENT_THROUGH, http_date, iso_time};
+use crate::headers::{CONSISTENT_THROUGH, RejectedVersion, http_date, iso_time};
 use crate::params::Params;
 
 const GET_PARAMS: &[&str] = &[
@@ -63,14 +63,19 @@ pub fn routes<S: Store>(state: Shared<S>) -> Router<Shared<S>> {
 }
 
 /// Every Statement-resource response carries X-Experience-API-Consistent-Through (C 2.1.3),
-/// taken before the request runs so it never claims more than the response saw.
+/// taken before the request runs so it never claims more than the response saw. A request whose
+/// version header was refused is answered here, so its 400 carries the header too.
 async fn consistent_through<S: Store>(
     State(state): State<Shared<S>>,
     request: Request,
     next: Next,
 ) -> Response {
     let through = state.store.consistent_through();
-    let mut response = next.run(request).await;
+    let rejected = request.extensions().get::<RejectedVersion>().cloned();
+    let mut response = match rejected {
+        Some(RejectedVersion(message)) => ApiError::bad_request(message).into_response(),
+        None => next.run(request).await,
+    };
     response
         .headers_mut()
         .insert(CONSISTENT_THROUGH, iso_time(through));
@@ -113,7 +118,10 @@ async fn put_statement<S: Store>(
     let authority = credential.authority(&state.config.authority_home_page);
     let accepted = xapi::statement::accept(statement, version, &authority)
         .map_err(ApiError::invalid_statement)?;
-    state.store.insert_statements(vec![accepted]).await?;
+    state
+        .store
+        .insert_statements(credential.principal(), vec![accepted])
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -158,7 +166,10 @@ async fn post_statements<S: Store>(
         }
         accepted.push(one);
     }
-    let ids = state.store.insert_statements(accepted).await?;
+    let ids = state
+        .store
+        .insert_statements(credential.principal(), accepted)
+        .await?;
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     Ok(axum::Json(ids).into_response())
 }

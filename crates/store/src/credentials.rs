@@ -29,6 +29,35 @@ impl Credential {
     }
 }
 
+impl Credential {
+    /// The content the ledger hashes for this credential (everything but its row id).
+    pub fn ledger_content(&self) -> String {
+        ledger_content(
+            &self.key,
+            &self.name,
+            &self.secret_hash,
+            &self.created.to_string(),
+            self.revoked.map(|t| t.to_string()).as_deref(),
+        )
+    }
+
+    /// The ledger principal of writes made with this credential.
+    pub fn principal(&self) -> String {
+        format!("credential:{}", self.key)
+    }
+}
+
+/// A credential row as the ledger hashes it: JSON with a fixed key order.
+pub(crate) fn ledger_content(
+    key: &str,
+    name: &str,
+    secret_hash: &str,
+    created: &str,
+    revoked: Option<&str>,
+) -> String {
+    json!({"key": key, "name": name, "secret_hash": secret_hash, "created": created, "revoked": revoked}).to_string()
+}
+
 /// What it takes to create a credential; `secret_hash` comes from [`hash_secret`].
 #[derive(Debug, Clone)]
 pub struct NewCredential {

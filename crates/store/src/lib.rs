@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 pub use credentials::{Credential, NewCredential, hash_secret, verify_secret};
 pub use error::StoreError;
-pub use sqlite::SqliteStore;
+pub use ledger::{Checkpoint, Entry, Hash, Problem, VerifyingKey};
+pub use sqlite::{SqliteStore, VerifyProgress, VerifyReport, verify};
 pub use xapi::statement::Accepted;
 
 /// A statement as stored, with the values the store keeps beside it.
@@ -56,8 +57,10 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a batch atomically: all statements or none. A statement whose id is already stored
     /// with the same content is skipped; with different content the batch fails with
     /// [`StoreError::Conflict`]. Returns the ids in batch order.
+    /// `principal` is who writes (for the ledger: `credential:<key>`).
     fn insert_statements(
         &self,
+        principal: String,
         batch: Vec<Accepted>,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
@@ -85,6 +88,7 @@ pub trait Store: Send + Sync + 'static {
 
     fn create_credential(
         &self,
+        principal: String,
         credential: NewCredential,
     ) -> impl Future<Output = Result<Credential, StoreError>> + Send;
 
@@ -95,4 +99,62 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
 
     fn credential_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    // ---- the ledger (read-only; entries are written only by the writes above) ----
+
+    /// Signs a checkpoint over the whole ledger now (none when the ledger is empty; the newest
+    /// one when nothing was written since).
+    fn create_checkpoint(
+        &self,
+    ) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
+
+    fn latest_checkpoint(
+        &self,
+    ) -> impl Future<Output = Result<Option<Checkpoint>, StoreError>> + Send;
+
+    /// The key that verifies checkpoint signatures.
+    fn public_key(&self) -> VerifyingKey;
+
+    /// Entries after `after`, in order, at most `limit`.
+    fn ledger_entries(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+
+    /// Every entry about one record, oldest first.
+    fn record_history(
+        &self,
+        kind: String,
+        resource: String,
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+
+    /// The proof that entry `seq` is in the smallest checkpoint covering it.
+    fn inclusion_proof(
+        &self,
+        seq: u64,
+    ) -> impl Future<Output = Result<Option<InclusionProof>, StoreError>> + Send;
+
+    /// The proof that checkpoint `old_size` is a prefix of checkpoint `new_size`.
+    fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> impl Future<Output = Result<Option<ConsistencyProof>, StoreError>> + Send;
+}
+
+/// An entry, a checkpoint that covers it, and the RFC 6962 audit path between them.
+#[derive(Debug, Clone)]
+pub struct InclusionProof {
+    pub entry: Entry,
+    pub checkpoint: Checkpoint,
+    pub path: Vec<Hash>,
+}
+
+/// Two checkpoints and the RFC 6962 consistency proof between them.
+#[derive(Debug, Clone)]
+pub struct ConsistencyProof {
+    pub old: Checkpoint,
+    pub new: Checkpoint,
+    pub path: Vec<Hash>,
 }

@@ -23,11 +23,14 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(dir.path()).expect("open store");
         store
-            .create_credential(NewCredential {
-                key: KEY.into(),
-                secret_hash: store::hash_secret(SECRET).expect("hash"),
-                name: "test suite".into(),
-            })
+            .create_credential(
+                "system".into(),
+                NewCredential {
+                    key: KEY.into(),
+                    secret_hash: store::hash_secret(SECRET).expect("hash"),
+                    name: "test suite".into(),
+                },
+            )
             .await
             .expect("credential");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

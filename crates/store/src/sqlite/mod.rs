@@ -1,7 +1,12 @@
 //! The embedded SQLite store: one file in the data directory, WAL, one writer thread with group
 //! commit, and a pool of read connections used from blocking tasks.
+mod key;
+mod ledger_rows;
 mod schema;
+mod verify;
 mod writer;
+
+pub use verify::{VerifyProgress, VerifyReport, verify};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
-    Accepted, Credential, NewCredential, StatementPage, StatementQuery, Store, StoreError,
-    StoredStatement,
+    Accepted, Checkpoint, ConsistencyProof, Credential, Entry, InclusionProof, NewCredential,
+    StatementPage, StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -33,6 +38,7 @@ struct Inner {
     writer: mpsc::Sender<Command>,
     writer_state: Arc<WriterState>,
     readers: Mutex<Vec<Connection>>,
+    public_key: VerifyingKey,
     /// Tells the checkpointer to stop.
     closed: Arc<AtomicBool>,
 }
@@ -96,13 +102,16 @@ impl SqliteStore {
         let writer_state = Arc::new(WriterState {
             inflight_us: IDLE.into(),
         });
-        let writer = writer::spawn(conn, writer_state.clone())?;
+        let signing_key = key::load_or_create(data_dir)?;
+        let public_key = key::public(&signing_key);
+        let writer = writer::spawn(conn, writer_state.clone(), signing_key)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer,
                 writer_state,
                 readers: Mutex::new(Vec::new()),
+                public_key,
                 closed,
             }),
         })
@@ -152,9 +161,17 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    async fn insert_statements(&self, batch: Vec<Accepted>) -> Result<Vec<Uuid>, StoreError> {
-        self.write(|reply| Command::Statements { batch, reply })
-            .await
+    async fn insert_statements(
+        &self,
+        principal: String,
+        batch: Vec<Accepted>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.write(|reply| Command::Statements {
+            principal,
+            batch,
+            reply,
+        })
+        .await
     }
 
     async fn statement(
@@ -211,9 +228,17 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_credential(&self, credential: NewCredential) -> Result<Credential, StoreError> {
-        self.write(|reply| Command::CreateCredential { credential, reply })
-            .await
+    async fn create_credential(
+        &self,
+        principal: String,
+        credential: NewCredential,
+    ) -> Result<Credential, StoreError> {
+        self.write(|reply| Command::CreateCredential {
+            principal,
+            credential,
+            reply,
+        })
+        .await
     }
 
     async fn credential(&self, key: String) -> Result<Option<Credential>, StoreError> {
@@ -258,6 +283,103 @@ impl Store for SqliteStore {
             })
             .await?;
         Ok(count.max(0) as u64)
+    }
+
+    async fn create_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.write(|reply| Command::Checkpoint { reply }).await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.read(ledger_rows::latest_checkpoint).await
+    }
+
+    fn public_key(&self) -> VerifyingKey {
+        self.inner.public_key
+    }
+
+    async fn ledger_entries(&self, after: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        self.read(move |conn| {
+            let mut select = conn.prepare_cached(&format!(
+                "SELECT {} FROM ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                ledger_rows::ENTRY_COLUMNS
+            ))?;
+            let mut rows = select.query(rusqlite::params![after as i64, limit as i64])?;
+            let mut entries = Vec::new();
+            while let Some(row) = rows.next()? {
+                entries.push(ledger_rows::entry_from_row(row)?);
+            }
+            Ok(entries)
+        })
+        .await
+    }
+
+    async fn record_history(
+        &self,
+        kind: String,
+        resource: String,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.read(move |conn| {
+            let mut select = conn.prepare_cached(&format!(
+                "SELECT {} FROM ledger WHERE kind = ?1 AND resource = ?2 ORDER BY seq",
+                ledger_rows::ENTRY_COLUMNS
+            ))?;
+            let mut rows = select.query([&kind, &resource])?;
+            let mut entries = Vec::new();
+            while let Some(row) = rows.next()? {
+                entries.push(ledger_rows::entry_from_row(row)?);
+            }
+            Ok(entries)
+        })
+        .await
+    }
+
+    async fn inclusion_proof(&self, seq: u64) -> Result<Option<InclusionProof>, StoreError> {
+        self.read(move |conn| {
+            let Some(checkpoint) = ledger_rows::checkpoint_covering(conn, seq)? else {
+                return Ok(None);
+            };
+            let mut select = conn.prepare_cached(&format!(
+                "SELECT {} FROM ledger WHERE seq = ?1",
+                ledger_rows::ENTRY_COLUMNS
+            ))?;
+            let mut rows = select.query([seq as i64])?;
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            let entry = ledger_rows::entry_from_row(row)?;
+            let hashes = ledger_rows::entry_hashes(conn, checkpoint.size)?;
+            let path =
+                ledger::merkle::inclusion_proof(&hashes, (seq - 1) as usize).ok_or_else(|| {
+                    StoreError::Corrupt(format!("ledger entry {seq} is outside its checkpoint"))
+                })?;
+            Ok(Some(InclusionProof {
+                entry,
+                checkpoint,
+                path,
+            }))
+        })
+        .await
+    }
+
+    async fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Option<ConsistencyProof>, StoreError> {
+        self.read(move |conn| {
+            let (Some(old), Some(new)) = (
+                ledger_rows::checkpoint_of_size(conn, old_size)?,
+                ledger_rows::checkpoint_of_size(conn, new_size)?,
+            ) else {
+                return Ok(None);
+            };
+            let hashes = ledger_rows::entry_hashes(conn, new_size)?;
+            Ok(
+                ledger::merkle::consistency_proof(&hashes, old_size as usize)
+                    .map(|path| ConsistencyProof { old, new, path }),
+            )
+        })
+        .await
     }
 }
 

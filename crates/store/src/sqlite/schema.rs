@@ -36,6 +36,36 @@ CREATE TABLE activities (
     definition TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- The tamper-evident ledger (crates/ledger, docs/ledger.md): one entry per write, in the same
+-- transaction as the write. Append-only: the triggers refuse changes through SQL; changes made
+-- around SQLite are what `attest verify` finds.
+CREATE TABLE ledger (
+    seq              INTEGER PRIMARY KEY,
+    time             TEXT NOT NULL,
+    principal        TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    resource         TEXT NOT NULL,
+    content          BLOB NOT NULL,
+    previous_content BLOB,
+    prev             BLOB NOT NULL,
+    hash             BLOB NOT NULL
+);
+CREATE INDEX ledger_record ON ledger (kind, resource);
+CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+
+-- Signed checkpoints over the ledger.
+CREATE TABLE checkpoints (
+    size      INTEGER PRIMARY KEY,
+    root      BLOB NOT NULL,
+    head      BLOB NOT NULL,
+    time      TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+
 CREATE TABLE credentials (
     id          INTEGER PRIMARY KEY,
     key         TEXT NOT NULL UNIQUE,

@@ -11,6 +11,9 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use ledger::{Checkpoint, NewEntry, SigningKey, content_hash};
+
+use super::ledger_rows::{LedgerHead, insert_checkpoint};
 use crate::{Accepted, Credential, NewCredential, StoreError};
 
 /// The most requests one transaction takes.
@@ -22,12 +25,17 @@ pub(crate) const IDLE: i64 = i64::MAX;
 
 pub(crate) enum Command {
     Statements {
+        principal: String,
         batch: Vec<Accepted>,
         reply: oneshot::Sender<Result<Vec<Uuid>, StoreError>>,
     },
     CreateCredential {
+        principal: String,
         credential: NewCredential,
         reply: oneshot::Sender<Result<Credential, StoreError>>,
+    },
+    Checkpoint {
+        reply: oneshot::Sender<Result<Option<Checkpoint>, StoreError>>,
     },
 }
 
@@ -41,6 +49,7 @@ pub(crate) struct WriterState {
 pub(crate) fn spawn(
     conn: Connection,
     state: Arc<WriterState>,
+    key: SigningKey,
 ) -> Result<mpsc::Sender<Command>, StoreError> {
     let (sender, receiver) = mpsc::channel(4096);
     let last_stored_us: i64 = conn.query_row(
@@ -48,11 +57,14 @@ pub(crate) fn spawn(
         [],
         |row| row.get(0),
     )?;
+    let ledger = LedgerHead::load(&conn)?;
     let writer = Writer {
         conn,
         state,
         last_stored_us,
         term_ids: HashMap::new(),
+        ledger,
+        key,
     };
     std::thread::Builder::new()
         .name("attest-writer".into())
@@ -67,6 +79,10 @@ struct Writer {
     last_stored_us: i64,
     /// Term ids seen before; cleared when large so memory stays bounded.
     term_ids: HashMap<String, i64>,
+    /// The end of the ledger as committed (plus what the open transaction appended).
+    ledger: LedgerHead,
+    /// Signs checkpoints.
+    key: SigningKey,
 }
 
 enum Done {
@@ -78,6 +94,10 @@ enum Done {
         oneshot::Sender<Result<Credential, StoreError>>,
         Result<Credential, StoreError>,
     ),
+    Checkpoint(
+        oneshot::Sender<Result<Option<Checkpoint>, StoreError>>,
+        Result<Option<Checkpoint>, StoreError>,
+    ),
 }
 
 impl Done {
@@ -85,22 +105,39 @@ impl Done {
         match self {
             Done::Statements(_, r) => r.is_ok(),
             Done::Credential(_, r) => r.is_ok(),
+            Done::Checkpoint(_, r) => r.is_ok(),
         }
     }
 
-    /// Replaces a success by `error` (the commit failed), then answers.
+    fn fail(self, error: StoreError) -> Done {
+        match self {
+            Done::Statements(reply, _) => Done::Statements(reply, Err(error)),
+            Done::Credential(reply, _) => Done::Credential(reply, Err(error)),
+            Done::Checkpoint(reply, _) => Done::Checkpoint(reply, Err(error)),
+        }
+    }
+
+    /// Answers the requester; a success becomes an error when the group's commit failed.
     fn answer(self, commit_error: Option<&str>) {
-        let failed =
-            || StoreError::Corrupt(format!("commit failed: {}", commit_error.unwrap_or("")));
+        fn settle<T>(
+            result: Result<T, StoreError>,
+            commit_error: Option<&str>,
+        ) -> Result<T, StoreError> {
+            match commit_error {
+                None => result,
+                Some(e) => Err(StoreError::Corrupt(format!("commit failed: {e}"))),
+            }
+        }
         // A requester that gave up (client gone) is no error: the write stands.
         match self {
             Done::Statements(reply, result) => {
-                let _ =
-                    reply.send(result.and_then(|r| commit_error.map_or(Ok(r), |_| Err(failed()))));
+                let _ = reply.send(settle(result, commit_error));
             }
             Done::Credential(reply, result) => {
-                let _ =
-                    reply.send(result.and_then(|r| commit_error.map_or(Ok(r), |_| Err(failed()))));
+                let _ = reply.send(settle(result, commit_error));
+            }
+            Done::Checkpoint(reply, result) => {
+                let _ = reply.send(settle(result, commit_error));
             }
         }
     }
@@ -126,7 +163,19 @@ impl Writer {
         // consistency past a statement that is not yet committed.
         self.state.inflight_us.store(now_us, Ordering::SeqCst);
         let stored_us = now_us.max(self.last_stored_us);
+        let ledger_before = self.ledger.clone();
         let term_cache_size = self.term_ids.len();
+        let mut context = Context {
+            term_ids: &mut self.term_ids,
+            ledger: &mut self.ledger,
+            key: &self.key,
+            stored_us,
+            time: String::new(),
+        };
+        context.time = match Timestamp::from_microsecond(stored_us) {
+            Ok(t) => xapi::statement::format_stored(t),
+            Err(_) => Timestamp::now().to_string(),
+        };
         let (done, commit) = match self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -134,7 +183,7 @@ impl Writer {
             Ok(mut tx) => {
                 let mut done = Vec::with_capacity(group.len());
                 for command in group {
-                    done.push(apply(&mut tx, &mut self.term_ids, command, stored_us));
+                    done.push(apply(&mut tx, &mut context, command));
                 }
                 let commit = tx.commit().map_err(|e| e.to_string());
                 (done, commit)
@@ -156,6 +205,7 @@ impl Writer {
             }
             Err(e) => {
                 tracing::error!(error = %e, "a write transaction failed to commit");
+                self.ledger = ledger_before;
                 // Term ids created in the failed transaction are gone: forget the new ones.
                 if self.term_ids.len() != term_cache_size {
                     self.term_ids.clear();
@@ -173,53 +223,92 @@ impl Writer {
     }
 }
 
+/// What the requests of one group share.
+struct Context<'a> {
+    term_ids: &'a mut HashMap<String, i64>,
+    ledger: &'a mut LedgerHead,
+    key: &'a SigningKey,
+    /// `stored` of every statement in the group.
+    stored_us: i64,
+    /// The server time of the group's ledger entries.
+    time: String,
+}
+
 fn failed(command: Command, error: StoreError) -> Done {
     match command {
         Command::Statements { reply, .. } => Done::Statements(reply, Err(error)),
         Command::CreateCredential { reply, .. } => Done::Credential(reply, Err(error)),
+        Command::Checkpoint { reply } => Done::Checkpoint(reply, Err(error)),
     }
 }
 
-/// Runs one request in a savepoint: it either applies whole or not at all.
-fn apply(
-    tx: &mut Transaction<'_>,
-    term_ids: &mut HashMap<String, i64>,
-    command: Command,
-    stored_us: i64,
-) -> Done {
+/// Runs one request in a savepoint: it either applies whole (with its ledger entries) or not at all.
+fn apply(tx: &mut Transaction<'_>, cx: &mut Context<'_>, command: Command) -> Done {
     let mut savepoint = match tx.savepoint() {
         Ok(sp) => sp,
         Err(e) => return failed(command, e.into()),
     };
-    let snapshot = term_ids.len();
+    let terms_before = cx.term_ids.len();
+    let ledger_before = cx.ledger.clone();
     let done = match command {
-        Command::Statements { batch, reply } => {
-            let result = insert_statements(&savepoint, term_ids, batch, stored_us);
-            Done::Statements(reply, result)
-        }
-        Command::CreateCredential { credential, reply } => {
-            let result = insert_credential(&savepoint, credential);
-            Done::Credential(reply, result)
-        }
+        Command::Statements {
+            principal,
+            batch,
+            reply,
+        } => Done::Statements(reply, insert_statements(&savepoint, cx, &principal, batch)),
+        Command::CreateCredential {
+            principal,
+            credential,
+            reply,
+        } => Done::Credential(
+            reply,
+            insert_credential(&savepoint, cx, &principal, credential),
+        ),
+        Command::Checkpoint { reply } => Done::Checkpoint(reply, checkpoint(&savepoint, cx)),
     };
     let outcome = if done.is_ok() {
         savepoint.commit()
     } else {
-        if term_ids.len() != snapshot {
-            term_ids.clear();
+        if cx.term_ids.len() != terms_before {
+            cx.term_ids.clear();
         }
+        *cx.ledger = ledger_before;
         savepoint.rollback()
     };
     match outcome {
         Ok(()) => done,
-        Err(e) => match done {
-            Done::Statements(reply, _) => Done::Statements(reply, Err(e.into())),
-            Done::Credential(reply, _) => Done::Credential(reply, Err(e.into())),
-        },
+        Err(e) => done.fail(e.into()),
     }
 }
 
-fn insert_credential(conn: &Connection, new: NewCredential) -> Result<Credential, StoreError> {
+/// Signs a checkpoint over the ledger as it stands, unless the newest checkpoint covers it already.
+fn checkpoint(conn: &Connection, cx: &mut Context<'_>) -> Result<Option<Checkpoint>, StoreError> {
+    let size = cx.ledger.seq;
+    if size == 0 {
+        return Ok(None);
+    }
+    if let Some(latest) = super::ledger_rows::latest_checkpoint(conn)?
+        && latest.size == size
+    {
+        return Ok(Some(latest));
+    }
+    let checkpoint = Checkpoint::sign(
+        cx.key,
+        size,
+        cx.ledger.frontier.root(),
+        cx.ledger.hash,
+        cx.time.clone(),
+    );
+    insert_checkpoint(conn, &checkpoint)?;
+    Ok(Some(checkpoint))
+}
+
+fn insert_credential(
+    conn: &Connection,
+    cx: &mut Context<'_>,
+    principal: &str,
+    new: NewCredential,
+) -> Result<Credential, StoreError> {
     let created = Timestamp::now();
     let taken: bool = conn
         .query_row(
@@ -236,23 +325,36 @@ fn insert_credential(conn: &Connection, new: NewCredential) -> Result<Credential
         "INSERT INTO credentials (key, secret_hash, name, created) VALUES (?1, ?2, ?3, ?4)",
         params![new.key, new.secret_hash, new.name, created.to_string()],
     )?;
-    Ok(Credential {
+    let credential = Credential {
         id: conn.last_insert_rowid(),
         key: new.key,
         secret_hash: new.secret_hash,
         name: new.name,
         created,
         revoked: None,
-    })
+    };
+    cx.ledger.append(
+        conn,
+        &cx.time,
+        NewEntry {
+            principal: principal.to_string(),
+            action: "credential.create".into(),
+            kind: "credential".into(),
+            resource: credential.key.clone(),
+            content: content_hash(credential.ledger_content().as_bytes()),
+            previous_content: None,
+        },
+    )?;
+    Ok(credential)
 }
 
 fn insert_statements(
     conn: &Connection,
-    term_ids: &mut HashMap<String, i64>,
+    cx: &mut Context<'_>,
+    principal: &str,
     batch: Vec<Accepted>,
-    stored_us: i64,
 ) -> Result<Vec<Uuid>, StoreError> {
-    let stored = Timestamp::from_microsecond(stored_us)
+    let stored = Timestamp::from_microsecond(cx.stored_us)
         .map_err(|e| StoreError::Corrupt(format!("clock out of range: {e}")))?;
     let mut ids = Vec::with_capacity(batch.len());
     for mut accepted in batch {
@@ -272,24 +374,19 @@ fn insert_statements(
             return Err(StoreError::Conflict(accepted.id));
         }
         accepted.stamp(stored);
-        insert_one(conn, term_ids, &accepted, stored_us)?;
+        insert_one(conn, cx, principal, &accepted)?;
     }
     Ok(ids)
 }
 
 fn insert_one(
     conn: &Connection,
-    term_ids: &mut HashMap<String, i64>,
+    cx: &mut Context<'_>,
+    principal: &str,
     accepted: &Accepted,
-    stored_us: i64,
 ) -> Result<(), StoreError> {
     let id = accepted.id.to_string();
     let target = accepted.target.map(|t| t.to_string());
-    // A statement that targets a voiding statement cannot void it (Data 2.3.2).
-    if let (Some(t), true) = (&target, accepted.voiding) {
-        conn.prepare_cached("UPDATE statements SET voided = 1 WHERE id = ?1 AND voiding = 0")?
-            .execute([t])?;
-    }
     // Voided already, when a voiding statement arrived before this one.
     let voided = !accepted.voiding
         && conn
@@ -305,8 +402,33 @@ fn insert_one(
     conn.prepare_cached(
         "INSERT INTO statements (id, stored_us, target, voiding, voided, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![id, stored_us, target, accepted.voiding, voided, json])?;
+    .execute(params![id, cx.stored_us, target, accepted.voiding, voided, json])?;
     let seq = conn.last_insert_rowid();
+    let entry = |action: &str, resource: &str, content: &str| NewEntry {
+        principal: principal.to_string(),
+        action: action.into(),
+        kind: "statement".into(),
+        resource: resource.to_string(),
+        content: content_hash(content.as_bytes()),
+        previous_content: None,
+    };
+    cx.ledger
+        .append(conn, &cx.time, entry("statement.store", &id, &json))?;
+    if voided {
+        cx.ledger
+            .append(conn, &cx.time, entry("statement.void", &id, &json))?;
+    }
+    // A statement that targets a voiding statement cannot void it (Data 2.3.2).
+    if let (Some(t), true) = (&target, accepted.voiding) {
+        let voided_json: Option<String> = conn
+            .prepare_cached("UPDATE statements SET voided = 1 WHERE id = ?1 AND voiding = 0 AND voided = 0 RETURNING json")?
+            .query_row([t], |row| row.get(0))
+            .optional()?;
+        if let Some(voided_json) = voided_json {
+            cx.ledger
+                .append(conn, &cx.time, entry("statement.void", t, &voided_json))?;
+        }
+    }
 
     // The StatementRef filter rule (Communication 2.1.3): a statement that targets another meets
     // every non-time filter its target meets, so it carries its target's terms too.
@@ -314,9 +436,9 @@ fn insert_one(
     if let Some(target) = &target {
         terms.extend(chain_terms(conn, target)?);
     }
-    add_postings(conn, term_ids, &terms, seq)?;
+    add_postings(conn, cx.term_ids, &terms, seq)?;
     // Statements that arrived earlier and target this one now inherit its terms.
-    propagate_to_referrers(conn, term_ids, &id, &terms, 0)?;
+    propagate_to_referrers(conn, cx.term_ids, &id, &terms, 0)?;
 
     for (iri, definition) in xapi::format::activity_definitions(&accepted.statement) {
         merge_definition(conn, &iri, &definition)?;
