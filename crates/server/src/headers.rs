@@ -13,6 +13,12 @@ pub const VERSION: HeaderName = HeaderName::from_static("x-experience-api-versio
 pub const CONSISTENT_THROUGH: HeaderName =
     HeaderName::from_static("x-experience-api-consistent-through");
 
+/// A statements request whose version header was refused. The Statement resource answers it
+/// itself, so that the 400 carries X-Experience-API-Consistent-Through like every other Statement
+/// response (C 2.1.3; the ADL suite checks it on a GET without the version header, XAPI-00153).
+#[derive(Debug, Clone)]
+pub struct RejectedVersion(pub String);
+
 /// Reads the request's version (the About resource is exempt), hands it to the handler as an
 /// extension and answers with the latest patch of that version.
 pub async fn xapi_version(mut request: Request, next: Next) -> Response {
@@ -20,11 +26,9 @@ pub async fn xapi_version(mut request: Request, next: Next) -> Response {
         .headers()
         .get(&VERSION)
         .map(|v| v.to_str().unwrap_or("\u{fffd}").to_string());
-    let about = request
-        .uri()
-        .path()
-        .trim_end_matches('/')
-        .ends_with("/about");
+    let path = request.uri().path().trim_end_matches('/');
+    let about = path.ends_with("/about");
+    let statements = path.ends_with("/statements") || path.contains("/statements/more/");
     let (version, mut response) = match Version::from_header(raw.as_deref()) {
         Ok(version) => {
             request.extensions_mut().insert(version);
@@ -32,20 +36,35 @@ pub async fn xapi_version(mut request: Request, next: Next) -> Response {
         }
         Err(_) if about => (Version::V2_0_0, next.run(request).await),
         Err(error) => {
-            let answer_as = match raw.as_deref() {
-                Some(r) if r.starts_with('1') => Version::V1_0_3,
-                _ => Version::V2_0_0,
-            };
-            (
-                answer_as,
-                ApiError::bad_request(error.to_string()).into_response(),
-            )
+            let answer_as = rejected_answer_version(raw.as_deref());
+            if statements {
+                request
+                    .extensions_mut()
+                    .insert(RejectedVersion(error.to_string()));
+                (answer_as, next.run(request).await)
+            } else {
+                (
+                    answer_as,
+                    ApiError::bad_request(error.to_string()).into_response(),
+                )
+            }
         }
     };
     response
         .headers_mut()
         .insert(VERSION, HeaderValue::from_static(version.as_str()));
     response
+}
+
+/// The version a refused request is answered with. A header that names 2.x gets the 2.0 answer;
+/// anything else, a missing header included, the 1.0.3 one: a 1.0.x client that forgot the header
+/// must still see a 1.0.x version (C 3.3; the 1.0.3 ADL suite requires it, XAPI-00321, and the 2.0
+/// suite accepts 1.0.x there too).
+fn rejected_answer_version(raw: Option<&str>) -> Version {
+    match raw {
+        Some(r) if r.trim_start().starts_with('2') => Version::V2_0_0,
+        _ => Version::V1_0_3,
+    }
 }
 
 /// An HTTP-date (RFC 9110 5.6.7) for Last-Modified.

@@ -30,7 +30,11 @@ pub fn accept(
     version: Version,
     authority: &Value,
 ) -> Result<Accepted, ValidationError> {
+    if version == Version::V2_0_0 {
+        drop_null_timestamp(&mut statement);
+    }
     crate::validate_statement(&statement, version)?;
+    context_activities_as_arrays(&mut statement);
     let object = statement
         .as_object_mut()
         .ok_or_else(|| ValidationError::new("", "a statement must be a JSON object"))?;
@@ -87,6 +91,45 @@ impl Accepted {
 /// `stored` in the form this LRS writes it: UTC, millisecond precision (Data 2.4.8).
 pub fn format_stored(stored: Timestamp) -> String {
     stored.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Under 2.0 a `"timestamp": null` means "not provided": the LRS then sets it to `stored`
+/// (2.0 section 4.2.4.2). The 2.0 ADL suite sends exactly that and expects the statement accepted
+/// (4.1.6.1, "shall set the timestamp property to the value of the stored property"). Every other
+/// null is still refused.
+fn drop_null_timestamp(statement: &mut Value) {
+    if let Some(object) = statement.as_object_mut()
+        && object.get("timestamp").is_some_and(Value::is_null)
+    {
+        object.remove("timestamp");
+    }
+}
+
+/// A single Activity under a contextActivities key becomes an array of one: "The LRS MUST return
+/// single Activity Objects as an array of length one containing the same Activity" (Data 2.4.6.2).
+/// Done once, on the way in, so every format and every comparison sees the same shape. The
+/// context of a SubStatement object is a context too.
+fn context_activities_as_arrays(statement: &mut Value) {
+    let Some(object) = statement.as_object_mut() else {
+        return;
+    };
+    if let Some(sub) = object.get_mut("object")
+        && sub.get("objectType").and_then(Value::as_str) == Some("SubStatement")
+    {
+        context_activities_as_arrays(sub);
+    }
+    let Some(Value::Object(activities)) = object
+        .get_mut("context")
+        .and_then(|c| c.get_mut("contextActivities"))
+    else {
+        return;
+    };
+    for value in activities.values_mut() {
+        if value.is_object() {
+            let single = value.take();
+            *value = Value::Array(vec![single]);
+        }
+    }
 }
 
 /// The id of the statement a StatementRef object points at.

@@ -2,6 +2,7 @@
 //! One test binary (modules below) keeps link times down.
 mod about;
 mod auth;
+mod conformance;
 mod cross_cutting;
 mod queries;
 mod statements;
