@@ -272,5 +272,9 @@ fn every_write_has_exactly_one_entry_in_its_transaction_a2() {
 #[test]
 fn names_a_deleted_credential_b1() {
     let f = fixture();
-    expect_problem(&f, "DELETE FROM credentials WHERE key = 'lms';", &["credential lms is missing"]);
+    expect_problem(
+        &f,
+        "DELETE FROM credentials WHERE key = 'lms';",
+        &["credential lms is missing"],
+    );
 }
