@@ -64,6 +64,22 @@ fn fixture() -> Fixture {
                 .iter()
                 .map(|id| id.to_string()),
         );
+        let bookmark = store::DocumentWrite {
+            key: store::DocumentKey {
+                scope: store::DocumentScope {
+                    kind: store::DocumentKind::State,
+                    activity: "https://plant.example/sim".into(),
+                    agent: "mbox:mailto:op1@plant.example".into(),
+                    registration: String::new(),
+                },
+                id: "bookmark".into(),
+            },
+            content_type: "text/plain".into(),
+            content: b"page 12".to_vec(),
+            merge: false,
+            preconditions: store::Preconditions::default(),
+        };
+        store.write_document("credential:lms".into(), bookmark).await.expect("document");
         store.create_checkpoint().await.expect("checkpoint").expect("non-empty");
         ids
     });
@@ -109,9 +125,9 @@ fn an_untouched_database_verifies_a1() {
     let f = fixture();
     let (ok, text) = verify(f.dir.path());
     assert!(ok, "{text}");
-    // 1 credential + 21 statements + 1 void = 23 entries.
+    // 1 credential + 21 statements + 1 void + 1 document = 24 entries.
     assert!(
-        text.contains("intact: 23 ledger entries, 21 statements, 1 signed checkpoints"),
+        text.contains("intact: 24 ledger entries, 21 statements, 1 signed checkpoints"),
         "{text}"
     );
 }
@@ -181,7 +197,7 @@ fn names_a_truncated_tail_a1() {
     expect_problem(
         &f,
         "DELETE FROM ledger WHERE seq > 20;",
-        &["truncated", "20 entries", "checkpoint 23"],
+        &["truncated", "20 entries", "checkpoint 24"],
     );
 }
 
@@ -214,7 +230,7 @@ fn names_a_forged_checkpoint_a1() {
     expect_problem(
         &f,
         "UPDATE checkpoints SET root = zeroblob(32);",
-        &["checkpoint 23", "not signed"],
+        &["checkpoint 24", "not signed"],
     );
 }
 
@@ -276,5 +292,25 @@ fn names_a_deleted_credential_b1() {
         &f,
         "DELETE FROM credentials WHERE key = 'lms';",
         &["credential lms is missing"],
+    );
+}
+
+#[test]
+fn names_an_edited_document_body_a2() {
+    let f = fixture();
+    expect_problem(
+        &f,
+        "UPDATE documents SET content = CAST('page 13' AS BLOB);",
+        &["document", "bookmark", "modified"],
+    );
+}
+
+#[test]
+fn names_a_document_deleted_around_the_ledger_a2() {
+    let f = fixture();
+    expect_problem(
+        &f,
+        "DELETE FROM documents;",
+        &["document", "bookmark", "missing"],
     );
 }

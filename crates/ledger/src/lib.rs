@@ -14,7 +14,7 @@ pub mod merkle;
 mod verify;
 
 pub use checkpoint::{Checkpoint, SigningKey, VerifyingKey};
-pub use entry::{Entry, NewEntry, content_hash};
+pub use entry::{Entry, NewEntry, content_hash, framed_hash};
 pub use verify::{ChainVerifier, Problem};
 
 /// A SHA-256 digest.

@@ -75,6 +75,17 @@ impl From<StoreError> for ApiError {
                 "unavailable",
                 error.to_string(),
             ),
+            StoreError::PreconditionFailed(_) => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                error.to_string(),
+            ),
+            StoreError::PreconditionRequired => {
+                Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
+            }
+            StoreError::NotMergeable(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "not_mergeable", error.to_string())
+            }
             StoreError::Database(_) | StoreError::Corrupt(_) => Self::internal(error),
         }
     }

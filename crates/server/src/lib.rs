@@ -6,6 +6,7 @@
 mod about;
 mod audit;
 mod auth;
+mod documents;
 mod error;
 mod headers;
 mod params;
@@ -72,6 +73,7 @@ pub fn router<S: Store>(state: Shared<S>) -> Router {
     let xapi = Router::new()
         .route("/about", get(about::get))
         .merge(statements::routes::<S>(state.clone()))
+        .merge(documents::routes::<S>())
         .layer(middleware::from_fn(headers::xapi_version));
     Router::new()
         .nest("/xapi", xapi)

@@ -8,6 +8,17 @@ pub enum StoreError {
     /// A credential key is taken.
     #[error("a credential with key '{0}' already exists")]
     DuplicateKey(String),
+    /// An If-Match / If-None-Match precondition failed (412).
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// A document exists and the write gave no precondition where one is required (409).
+    #[error(
+        "the document already exists: to replace it, send If-Match with its current ETag (GET it first), or If-None-Match: * to create only"
+    )]
+    PreconditionRequired,
+    /// A POST could not merge (400).
+    #[error("{0}")]
+    NotMergeable(#[from] xapi::document::MergeError),
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("stored data is unreadable: {0}")]

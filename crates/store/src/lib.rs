@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod credentials;
+mod documents;
 mod error;
 mod sqlite;
 
@@ -16,6 +17,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use credentials::{Credential, NewCredential, hash_secret, verify_secret};
+pub use documents::{
+    Document, DocumentKey, DocumentKind, DocumentScope, DocumentWrite, Preconditions,
+};
 pub use error::StoreError;
 pub use ledger::{Checkpoint, Entry, Hash, Problem, VerifyingKey};
 pub use sqlite::{SqliteStore, VerifyProgress, VerifyReport, verify};
@@ -99,6 +103,37 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
 
     fn credential_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    // ---- documents: State, Activity Profile, Agent Profile ----
+
+    fn document(
+        &self,
+        key: DocumentKey,
+    ) -> impl Future<Output = Result<Option<Document>, StoreError>> + Send;
+
+    /// The ids of a scope's documents with their update times, optionally only those updated
+    /// after `since`.
+    fn document_ids(
+        &self,
+        scope: DocumentScope,
+        since: Option<Timestamp>,
+    ) -> impl Future<Output = Result<Vec<(String, Timestamp)>, StoreError>> + Send;
+
+    /// PUT (replace) or POST (merge) one document, checking its preconditions atomically.
+    fn write_document(
+        &self,
+        principal: String,
+        write: DocumentWrite,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes one document (`id`) or every document of the scope; returns how many.
+    fn delete_documents(
+        &self,
+        principal: String,
+        scope: DocumentScope,
+        id: Option<String>,
+        preconditions: Preconditions,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     // ---- the ledger (read-only; entries are written only by the writes above) ----
 

@@ -79,6 +79,23 @@ pub fn members(agent: &Value) -> &[Value] {
         .unwrap_or(&[])
 }
 
+/// The name given to the agent with this IFI anywhere in a statement (actor, object, authority,
+/// context agents, Group members, a SubStatement's agents), for the Agents resource's Person.
+pub fn name_in(statement: &Value, ifi: &Ifi) -> Option<String> {
+    match statement {
+        Value::Object(map) => {
+            if Ifi::of(statement).as_ref() == Some(ifi)
+                && let Some(name) = map.get("name").and_then(Value::as_str)
+            {
+                return Some(name.to_string());
+            }
+            map.values().find_map(|v| name_in(v, ifi))
+        }
+        Value::Array(list) => list.iter().find_map(|v| name_in(v, ifi)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod compare;
+pub mod document;
 mod error;
 pub mod format;
 pub mod index;

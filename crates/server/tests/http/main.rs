@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod conformance;
 mod cross_cutting;
+mod documents;
 mod queries;
 mod statements;
 mod support;

@@ -1,5 +1,6 @@
 //! The embedded SQLite store: one file in the data directory, WAL, one writer thread with group
 //! commit, and a pool of read connections used from blocking tasks.
+mod documents;
 mod key;
 mod ledger_rows;
 mod schema;
@@ -20,8 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
-    Accepted, Checkpoint, ConsistencyProof, Credential, Entry, InclusionProof, NewCredential,
-    StatementPage, StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
+    Accepted, Checkpoint, ConsistencyProof, Credential, Document, DocumentKey, DocumentScope,
+    DocumentWrite, Entry, InclusionProof, NewCredential, Preconditions, StatementPage,
+    StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -283,6 +285,50 @@ impl Store for SqliteStore {
             })
             .await?;
         Ok(count.max(0) as u64)
+    }
+
+    async fn document(&self, key: DocumentKey) -> Result<Option<Document>, StoreError> {
+        self.read(move |conn| documents::read_document(conn, &key))
+            .await
+    }
+
+    async fn document_ids(
+        &self,
+        scope: DocumentScope,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        self.read(move |conn| documents::read_ids(conn, &scope, since))
+            .await
+    }
+
+    async fn write_document(
+        &self,
+        principal: String,
+        write: DocumentWrite,
+    ) -> Result<(), StoreError> {
+        self.write(|reply| Command::WriteDocument {
+            principal,
+            write,
+            reply,
+        })
+        .await
+    }
+
+    async fn delete_documents(
+        &self,
+        principal: String,
+        scope: DocumentScope,
+        id: Option<String>,
+        preconditions: Preconditions,
+    ) -> Result<u64, StoreError> {
+        self.write(|reply| Command::DeleteDocuments {
+            principal,
+            scope,
+            id,
+            preconditions,
+            reply,
+        })
+        .await
     }
 
     async fn create_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {

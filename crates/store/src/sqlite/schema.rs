@@ -66,6 +66,22 @@ CREATE TABLE checkpoints (
     signature BLOB NOT NULL
 );
 
+-- State, Activity Profile and Agent Profile documents (Communication 2.2-2.7). Empty strings
+-- stand for "not part of this kind's key" (e.g. no registration), so the key is one UNIQUE index.
+CREATE TABLE documents (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT    NOT NULL,   -- state | activity_profile | agent_profile
+    activity     TEXT    NOT NULL,
+    agent        TEXT    NOT NULL,   -- the agent's IFI key (xapi::agent::Ifi::key)
+    registration TEXT    NOT NULL,
+    doc_id       TEXT    NOT NULL,   -- stateId / profileId
+    content_type TEXT    NOT NULL,
+    content      BLOB    NOT NULL,
+    etag         TEXT    NOT NULL,
+    updated_us   INTEGER NOT NULL,
+    UNIQUE (kind, activity, agent, registration, doc_id)
+);
+
 CREATE TABLE credentials (
     id          INTEGER PRIMARY KEY,
     key         TEXT NOT NULL UNIQUE,

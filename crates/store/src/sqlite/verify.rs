@@ -54,8 +54,8 @@ struct Pass<'c> {
     statement_seqs: Vec<i64>,
     /// Statements the ledger says are voided.
     voided: HashSet<String>,
-    /// The latest content hash of each mutable record (credentials, later documents).
-    latest: HashMap<(String, String), (u64, Hash)>,
+    /// The latest entry of each mutable record (credentials, documents): seq, action, content.
+    latest: HashMap<(String, String), (u64, String, Hash)>,
 }
 
 impl<'c> Pass<'c> {
@@ -130,6 +130,9 @@ impl<'c> Pass<'c> {
         if let Err(problem) = self.check_statements_accounted()? {
             return Ok(Err(problem));
         }
+        if let Err(problem) = self.check_documents()? {
+            return Ok(Err(problem));
+        }
         self.check_mutable_records()
     }
 
@@ -192,7 +195,7 @@ impl<'c> Pass<'c> {
             _ => {
                 self.latest.insert(
                     (change.kind.clone(), change.resource.clone()),
-                    (entry.seq, change.content),
+                    (entry.seq, change.action.clone(), change.content),
                 );
             }
         }
@@ -227,6 +230,62 @@ impl<'c> Pass<'c> {
         Ok(Ok(()))
     }
 
+    /// Each document has the content of its latest entry; each document the ledger did not
+    /// delete last still exists.
+    fn check_documents(&self) -> Result<Result<(), Problem>, StoreError> {
+        let mut select = self.conn.prepare(
+            "SELECT kind, activity, agent, registration, doc_id, content_type, content FROM documents ORDER BY id",
+        )?;
+        let mut rows = select.query([])?;
+        let mut present = HashSet::new();
+        while let Some(row) = rows.next()? {
+            let resource = serde_json::json!([
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?
+            ])
+            .to_string();
+            let content_type: String = row.get(5)?;
+            let content: Vec<u8> = row.get(6)?;
+            let named = |resource: String| ("document".to_string(), resource);
+            match self.latest.get(&named(resource.clone())) {
+                Some((seq, action, hash)) if action != "document.delete" => {
+                    if *hash != super::documents::document_hash(&content_type, &content) {
+                        return Ok(Err(Problem::RecordModified {
+                            seq: *seq,
+                            kind: "document".into(),
+                            resource,
+                        }));
+                    }
+                }
+                _ => {
+                    return Ok(Err(Problem::RecordWithoutEntry {
+                        kind: "document".into(),
+                        resource,
+                    }));
+                }
+            }
+            present.insert(resource);
+        }
+        let missing = self
+            .latest
+            .iter()
+            .filter(|((kind, resource), (_, action, _))| {
+                kind == "document" && action != "document.delete" && !present.contains(resource)
+            })
+            .min_by_key(|(_, (seq, _, _))| *seq);
+        if let Some(((kind, resource), (seq, _, _))) = missing {
+            return Ok(Err(Problem::RecordMissing {
+                seq: *seq,
+                kind: kind.clone(),
+                resource: resource.clone(),
+            }));
+        }
+        Ok(Ok(()))
+    }
+
     /// Mutable records: each must have the content of its latest entry, and each must have one.
     fn check_mutable_records(&self) -> Result<Result<(), Problem>, StoreError> {
         let mut select = self.conn.prepare(
@@ -251,7 +310,7 @@ impl<'c> Pass<'c> {
                         resource: key,
                     }));
                 }
-                Some((seq, hash)) if *hash != content_hash(content.as_bytes()) => {
+                Some((seq, _, hash)) if *hash != content_hash(content.as_bytes()) => {
                     return Ok(Err(Problem::RecordModified {
                         seq: *seq,
                         kind: "credential".into(),
@@ -267,8 +326,8 @@ impl<'c> Pass<'c> {
             .latest
             .iter()
             .filter(|((kind, key), _)| kind == "credential" && !present.contains(key))
-            .min_by_key(|(_, (seq, _))| *seq);
-        if let Some(((kind, resource), (seq, _))) = missing {
+            .min_by_key(|(_, (seq, _, _))| *seq);
+        if let Some(((kind, resource), (seq, _, _))) = missing {
             return Ok(Err(Problem::RecordMissing {
                 seq: *seq,
                 kind: kind.clone(),

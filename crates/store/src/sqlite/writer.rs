@@ -14,7 +14,9 @@ use uuid::Uuid;
 use ledger::{Checkpoint, NewEntry, SigningKey, content_hash};
 
 use super::ledger_rows::{LedgerHead, insert_checkpoint};
-use crate::{Accepted, Credential, NewCredential, StoreError};
+use crate::{
+    Accepted, Credential, DocumentScope, DocumentWrite, NewCredential, Preconditions, StoreError,
+};
 
 /// The most requests one transaction takes.
 const GROUP_LIMIT: usize = 512;
@@ -27,17 +29,31 @@ pub(crate) enum Command {
     Statements {
         principal: String,
         batch: Vec<Accepted>,
-        reply: oneshot::Sender<Result<Vec<Uuid>, StoreError>>,
+        reply: Reply<Vec<Uuid>>,
     },
     CreateCredential {
         principal: String,
         credential: NewCredential,
-        reply: oneshot::Sender<Result<Credential, StoreError>>,
+        reply: Reply<Credential>,
+    },
+    WriteDocument {
+        principal: String,
+        write: DocumentWrite,
+        reply: Reply<()>,
+    },
+    DeleteDocuments {
+        principal: String,
+        scope: DocumentScope,
+        id: Option<String>,
+        preconditions: Preconditions,
+        reply: Reply<u64>,
     },
     Checkpoint {
-        reply: oneshot::Sender<Result<Option<Checkpoint>, StoreError>>,
+        reply: Reply<Option<Checkpoint>>,
     },
 }
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// What readers may know of the writer.
 #[derive(Debug)]
@@ -85,61 +101,36 @@ struct Writer {
     key: SigningKey,
 }
 
-enum Done {
-    Statements(
-        oneshot::Sender<Result<Vec<Uuid>, StoreError>>,
-        Result<Vec<Uuid>, StoreError>,
-    ),
-    Credential(
-        oneshot::Sender<Result<Credential, StoreError>>,
-        Result<Credential, StoreError>,
-    ),
-    Checkpoint(
-        oneshot::Sender<Result<Option<Checkpoint>, StoreError>>,
-        Result<Option<Checkpoint>, StoreError>,
-    ),
+/// A request's result, held until its group's commit is known.
+trait Pending: Send {
+    fn is_ok(&self) -> bool;
+    /// Answers the requester; a success becomes an error when the group's commit failed.
+    fn answer(self: Box<Self>, commit_error: Option<&str>);
 }
 
-impl Done {
+struct Outcome<T> {
+    reply: Reply<T>,
+    result: Result<T, StoreError>,
+}
+
+impl<T: Send + 'static> Outcome<T> {
+    fn boxed(reply: Reply<T>, result: Result<T, StoreError>) -> Box<dyn Pending> {
+        Box::new(Outcome { reply, result })
+    }
+}
+
+impl<T: Send> Pending for Outcome<T> {
     fn is_ok(&self) -> bool {
-        match self {
-            Done::Statements(_, r) => r.is_ok(),
-            Done::Credential(_, r) => r.is_ok(),
-            Done::Checkpoint(_, r) => r.is_ok(),
-        }
+        self.result.is_ok()
     }
 
-    fn fail(self, error: StoreError) -> Done {
-        match self {
-            Done::Statements(reply, _) => Done::Statements(reply, Err(error)),
-            Done::Credential(reply, _) => Done::Credential(reply, Err(error)),
-            Done::Checkpoint(reply, _) => Done::Checkpoint(reply, Err(error)),
-        }
-    }
-
-    /// Answers the requester; a success becomes an error when the group's commit failed.
-    fn answer(self, commit_error: Option<&str>) {
-        fn settle<T>(
-            result: Result<T, StoreError>,
-            commit_error: Option<&str>,
-        ) -> Result<T, StoreError> {
-            match commit_error {
-                None => result,
-                Some(e) => Err(StoreError::Corrupt(format!("commit failed: {e}"))),
-            }
-        }
+    fn answer(self: Box<Self>, commit_error: Option<&str>) {
+        let result = match commit_error {
+            None => self.result,
+            Some(e) => Err(StoreError::Corrupt(format!("commit failed: {e}"))),
+        };
         // A requester that gave up (client gone) is no error: the write stands.
-        match self {
-            Done::Statements(reply, result) => {
-                let _ = reply.send(settle(result, commit_error));
-            }
-            Done::Credential(reply, result) => {
-                let _ = reply.send(settle(result, commit_error));
-            }
-            Done::Checkpoint(reply, result) => {
-                let _ = reply.send(settle(result, commit_error));
-            }
-        }
+        let _ = self.reply.send(result);
     }
 }
 
@@ -199,7 +190,7 @@ impl Writer {
         };
         match &commit {
             Ok(()) => {
-                if done.iter().any(Done::is_ok) {
+                if done.iter().any(|d| d.is_ok()) {
                     self.last_stored_us = stored_us;
                 }
             }
@@ -224,60 +215,123 @@ impl Writer {
 }
 
 /// What the requests of one group share.
-struct Context<'a> {
+pub(crate) struct Context<'a> {
     term_ids: &'a mut HashMap<String, i64>,
-    ledger: &'a mut LedgerHead,
+    pub(crate) ledger: &'a mut LedgerHead,
     key: &'a SigningKey,
-    /// `stored` of every statement in the group.
-    stored_us: i64,
+    /// `stored` of every statement (and `updated` of every document) in the group.
+    pub(crate) stored_us: i64,
     /// The server time of the group's ledger entries.
-    time: String,
+    pub(crate) time: String,
 }
 
-fn failed(command: Command, error: StoreError) -> Done {
+fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
     match command {
-        Command::Statements { reply, .. } => Done::Statements(reply, Err(error)),
-        Command::CreateCredential { reply, .. } => Done::Credential(reply, Err(error)),
-        Command::Checkpoint { reply } => Done::Checkpoint(reply, Err(error)),
+        Command::Statements { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::CreateCredential { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::WriteDocument { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::DeleteDocuments { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::Checkpoint { reply } => Outcome::boxed(reply, Err(error)),
     }
 }
 
 /// Runs one request in a savepoint: it either applies whole (with its ledger entries) or not at all.
-fn apply(tx: &mut Transaction<'_>, cx: &mut Context<'_>, command: Command) -> Done {
-    let mut savepoint = match tx.savepoint() {
+fn apply(tx: &mut Transaction<'_>, cx: &mut Context<'_>, command: Command) -> Box<dyn Pending> {
+    let savepoint = match tx.savepoint() {
         Ok(sp) => sp,
         Err(e) => return failed(command, e.into()),
     };
     let terms_before = cx.term_ids.len();
     let ledger_before = cx.ledger.clone();
-    let done = match command {
+    let request = Request {
+        savepoint,
+        cx,
+        terms_before,
+        ledger_before,
+    };
+    match command {
         Command::Statements {
             principal,
             batch,
             reply,
-        } => Done::Statements(reply, insert_statements(&savepoint, cx, &principal, batch)),
+        } => {
+            let result = insert_statements(&request.savepoint, request.cx, &principal, batch);
+            request.finish(reply, result)
+        }
         Command::CreateCredential {
             principal,
             credential,
             reply,
-        } => Done::Credential(
-            reply,
-            insert_credential(&savepoint, cx, &principal, credential),
-        ),
-        Command::Checkpoint { reply } => Done::Checkpoint(reply, checkpoint(&savepoint, cx)),
-    };
-    let outcome = if done.is_ok() {
-        savepoint.commit()
-    } else {
-        if cx.term_ids.len() != terms_before {
-            cx.term_ids.clear();
+        } => {
+            let result = insert_credential(&request.savepoint, request.cx, &principal, credential);
+            request.finish(reply, result)
         }
-        *cx.ledger = ledger_before;
-        savepoint.rollback()
-    };
-    match outcome {
-        Ok(()) => done,
-        Err(e) => done.fail(e.into()),
+        Command::WriteDocument {
+            principal,
+            write,
+            reply,
+        } => {
+            let result = super::documents::write(&request.savepoint, request.cx, &principal, write);
+            request.finish(reply, result)
+        }
+        Command::DeleteDocuments {
+            principal,
+            scope,
+            id,
+            preconditions,
+            reply,
+        } => {
+            let result = super::documents::delete(
+                &request.savepoint,
+                request.cx,
+                &principal,
+                &scope,
+                id.as_deref(),
+                &preconditions,
+            );
+            request.finish(reply, result)
+        }
+        Command::Checkpoint { reply } => {
+            let result = checkpoint(&request.savepoint, request.cx);
+            request.finish(reply, result)
+        }
+    }
+}
+
+/// One request's savepoint, and what to restore if it rolls back.
+struct Request<'t, 'c, 'a> {
+    savepoint: rusqlite::Savepoint<'t>,
+    cx: &'c mut Context<'a>,
+    terms_before: usize,
+    ledger_before: LedgerHead,
+}
+
+impl Request<'_, '_, '_> {
+    /// Releases the savepoint on success, rolls it back (with the writer's caches) on failure.
+    fn finish<T: Send + 'static>(
+        self,
+        reply: Reply<T>,
+        result: Result<T, StoreError>,
+    ) -> Box<dyn Pending> {
+        let Request {
+            mut savepoint,
+            cx,
+            terms_before,
+            ledger_before,
+        } = self;
+        let outcome = if result.is_ok() {
+            savepoint.commit()
+        } else {
+            if cx.term_ids.len() != terms_before {
+                cx.term_ids.clear();
+            }
+            *cx.ledger = ledger_before;
+            savepoint.rollback()
+        };
+        match outcome {
+            Ok(()) => Outcome::boxed(reply, result),
+            Err(e) => Outcome::boxed(reply, Err(e.into())),
+        }
     }
 }
 
