@@ -47,7 +47,7 @@ fn fixture() -> Fixture {
                     xapi::statement::accept(s, Version::V1_0_3, &authority).expect("valid")
                 })
                 .collect();
-            let stored = store.insert_statements("credential:lms".into(), statements).await.expect("insert");
+            let stored = store.insert_statements("credential:lms".into(), statements, Vec::new()).await.expect("insert");
             ids.extend(stored.iter().map(|id| id.to_string()));
         }
         let void = json!({
@@ -58,7 +58,7 @@ fn fixture() -> Fixture {
         let void = xapi::statement::accept(void, Version::V1_0_3, &authority).expect("valid");
         ids.extend(
             store
-                .insert_statements("credential:lms".into(), vec![void])
+                .insert_statements("credential:lms".into(), vec![void], Vec::new())
                 .await
                 .expect("void")
                 .iter()

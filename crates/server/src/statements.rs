@@ -120,7 +120,7 @@ async fn put_statement<S: Store>(
         .map_err(ApiError::invalid_statement)?;
     state
         .store
-        .insert_statements(credential.principal(), vec![accepted])
+        .insert_statements(credential.principal(), vec![accepted], Vec::new())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -168,7 +168,7 @@ async fn post_statements<S: Store>(
     }
     let ids = state
         .store
-        .insert_statements(credential.principal(), accepted)
+        .insert_statements(credential.principal(), accepted, Vec::new())
         .await?;
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     Ok(axum::Json(ids).into_response())

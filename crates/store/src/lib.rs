@@ -25,6 +25,15 @@ pub use ledger::{Checkpoint, Entry, Hash, Problem, VerifyingKey};
 pub use sqlite::{SqliteStore, VerifyProgress, VerifyReport, verify};
 pub use xapi::statement::Accepted;
 
+/// The bytes of an attachment, content-addressed by the `sha2` the statement gives for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentContent {
+    /// Lowercase hex of the SHA-2 hash the statement's attachment object names.
+    pub sha2: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
 /// A statement as stored, with the values the store keeps beside it.
 #[derive(Debug, Clone)]
 pub struct StoredStatement {
@@ -62,11 +71,20 @@ pub trait Store: Send + Sync + 'static {
     /// with the same content is skipped; with different content the batch fails with
     /// [`StoreError::Conflict`]. Returns the ids in batch order.
     /// `principal` is who writes (for the ledger: `credential:<key>`).
+    /// `attachments` are the bytes of attachments the statements reference (multipart parts),
+    /// stored once each by their `sha2`, in the same transaction.
     fn insert_statements(
         &self,
         principal: String,
         batch: Vec<Accepted>,
+        attachments: Vec<AttachmentContent>,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+
+    /// The stored attachments with these `sha2` values (those the store has).
+    fn attachments(
+        &self,
+        sha2: Vec<String>,
+    ) -> impl Future<Output = Result<Vec<AttachmentContent>, StoreError>> + Send;
 
     /// One statement by id: a voided one only when `voided` is true, any other only when false.
     fn statement(

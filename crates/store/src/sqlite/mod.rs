@@ -21,9 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
-    Accepted, Checkpoint, ConsistencyProof, Credential, Document, DocumentKey, DocumentScope,
-    DocumentWrite, Entry, InclusionProof, NewCredential, Preconditions, StatementPage,
-    StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
+    Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, Document, DocumentKey,
+    DocumentScope, DocumentWrite, Entry, InclusionProof, NewCredential, Preconditions,
+    StatementPage, StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -167,11 +167,35 @@ impl Store for SqliteStore {
         &self,
         principal: String,
         batch: Vec<Accepted>,
+        attachments: Vec<AttachmentContent>,
     ) -> Result<Vec<Uuid>, StoreError> {
         self.write(|reply| Command::Statements {
             principal,
             batch,
+            attachments,
             reply,
+        })
+        .await
+    }
+
+    async fn attachments(&self, sha2: Vec<String>) -> Result<Vec<AttachmentContent>, StoreError> {
+        self.read(move |conn| {
+            let mut select = conn
+                .prepare_cached("SELECT content_type, content FROM attachments WHERE sha2 = ?1")?;
+            let mut found = Vec::new();
+            for sha2 in sha2 {
+                let row: Option<(String, Vec<u8>)> = select
+                    .query_row([&sha2], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?;
+                if let Some((content_type, content)) = row {
+                    found.push(AttachmentContent {
+                        sha2,
+                        content_type,
+                        content,
+                    });
+                }
+            }
+            Ok(found)
         })
         .await
     }

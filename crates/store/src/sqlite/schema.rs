@@ -30,6 +30,13 @@ CREATE TABLE postings (
     PRIMARY KEY (term, seq)
 ) WITHOUT ROWID;
 
+-- Attachment bytes, stored once by the sha2 statements give for them (Data 2.4.11).
+CREATE TABLE attachments (
+    sha2         TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    content      BLOB NOT NULL
+);
+
 -- The canonical definition of each Activity (Data 2.4.4.1).
 CREATE TABLE activities (
     iri        TEXT PRIMARY KEY,

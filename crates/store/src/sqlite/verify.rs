@@ -133,6 +133,9 @@ impl<'c> Pass<'c> {
         if let Err(problem) = self.check_documents()? {
             return Ok(Err(problem));
         }
+        if let Err(problem) = self.check_attachments()? {
+            return Ok(Err(problem));
+        }
         self.check_mutable_records()
     }
 
@@ -233,36 +236,65 @@ impl<'c> Pass<'c> {
     /// Each document has the content of its latest entry; each document the ledger did not
     /// delete last still exists.
     fn check_documents(&self) -> Result<Result<(), Problem>, StoreError> {
-        let mut select = self.conn.prepare(
+        self.check_kind(
+            "document",
             "SELECT kind, activity, agent, registration, doc_id, content_type, content FROM documents ORDER BY id",
-        )?;
+            |row| {
+                let resource = serde_json::json!([
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?
+                ])
+                .to_string();
+                let hash = super::documents::document_hash(&row.get::<_, String>(5)?, &row.get::<_, Vec<u8>>(6)?);
+                Ok((resource, hash))
+            },
+        )
+    }
+
+    /// Attachments: immutable, content-addressed; each has its entry and its content.
+    fn check_attachments(&self) -> Result<Result<(), Problem>, StoreError> {
+        self.check_kind(
+            "attachment",
+            "SELECT sha2, content_type, content FROM attachments ORDER BY sha2",
+            |row| {
+                let hash = super::documents::document_hash(
+                    &row.get::<_, String>(1)?,
+                    &row.get::<_, Vec<u8>>(2)?,
+                );
+                Ok((row.get(0)?, hash))
+            },
+        )
+    }
+
+    /// Every row of a kind (read by `select` as resource and content hash) has the content of its
+    /// latest entry, and every record whose latest entry is not a delete still exists.
+    fn check_kind(
+        &self,
+        kind: &str,
+        select: &str,
+        read: impl Fn(&rusqlite::Row<'_>) -> Result<(String, Hash), StoreError>,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        let mut select = self.conn.prepare(select)?;
         let mut rows = select.query([])?;
         let mut present = HashSet::new();
         while let Some(row) = rows.next()? {
-            let resource = serde_json::json!([
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?
-            ])
-            .to_string();
-            let content_type: String = row.get(5)?;
-            let content: Vec<u8> = row.get(6)?;
-            let named = |resource: String| ("document".to_string(), resource);
-            match self.latest.get(&named(resource.clone())) {
-                Some((seq, action, hash)) if action != "document.delete" => {
-                    if *hash != super::documents::document_hash(&content_type, &content) {
+            let (resource, hash) = read(row)?;
+            match self.latest.get(&(kind.to_string(), resource.clone())) {
+                Some((seq, action, stored)) if !action.ends_with(".delete") => {
+                    if *stored != hash {
                         return Ok(Err(Problem::RecordModified {
                             seq: *seq,
-                            kind: "document".into(),
+                            kind: kind.into(),
                             resource,
                         }));
                     }
                 }
                 _ => {
                     return Ok(Err(Problem::RecordWithoutEntry {
-                        kind: "document".into(),
+                        kind: kind.into(),
                         resource,
                     }));
                 }
@@ -272,8 +304,8 @@ impl<'c> Pass<'c> {
         let missing = self
             .latest
             .iter()
-            .filter(|((kind, resource), (_, action, _))| {
-                kind == "document" && action != "document.delete" && !present.contains(resource)
+            .filter(|((k, resource), (_, action, _))| {
+                k == kind && !action.ends_with(".delete") && !present.contains(resource)
             })
             .min_by_key(|(_, (seq, _, _))| *seq);
         if let Some(((kind, resource), (seq, _, _))) = missing {

@@ -15,7 +15,8 @@ use ledger::{Checkpoint, NewEntry, SigningKey, content_hash};
 
 use super::ledger_rows::{LedgerHead, insert_checkpoint};
 use crate::{
-    Accepted, Credential, DocumentScope, DocumentWrite, NewCredential, Preconditions, StoreError,
+    Accepted, AttachmentContent, Credential, DocumentScope, DocumentWrite, NewCredential,
+    Preconditions, StoreError,
 };
 
 /// The most requests one transaction takes.
@@ -29,6 +30,7 @@ pub(crate) enum Command {
     Statements {
         principal: String,
         batch: Vec<Accepted>,
+        attachments: Vec<AttachmentContent>,
         reply: Reply<Vec<Uuid>>,
     },
     CreateCredential {
@@ -253,9 +255,14 @@ fn apply(tx: &mut Transaction<'_>, cx: &mut Context<'_>, command: Command) -> Bo
         Command::Statements {
             principal,
             batch,
+            attachments,
             reply,
         } => {
-            let result = insert_statements(&request.savepoint, request.cx, &principal, batch);
+            let result = insert_statements(&request.savepoint, request.cx, &principal, batch)
+                .and_then(|ids| {
+                    insert_attachments(&request.savepoint, request.cx, &principal, attachments)?;
+                    Ok(ids)
+                });
             request.finish(reply, result)
         }
         Command::CreateCredential {
@@ -431,6 +438,39 @@ fn insert_statements(
         insert_one(conn, cx, principal, &accepted)?;
     }
     Ok(ids)
+}
+
+/// Stores attachment bytes not stored yet, each with its ledger entry.
+fn insert_attachments(
+    conn: &Connection,
+    cx: &mut Context<'_>,
+    principal: &str,
+    attachments: Vec<AttachmentContent>,
+) -> Result<(), StoreError> {
+    for attachment in attachments {
+        let added = conn
+            .prepare_cached("INSERT OR IGNORE INTO attachments (sha2, content_type, content) VALUES (?1, ?2, ?3)")?
+            .execute(params![attachment.sha2, attachment.content_type, attachment.content])?;
+        if added == 1 {
+            let time = cx.time.clone();
+            cx.ledger.append(
+                conn,
+                &time,
+                NewEntry {
+                    principal: principal.to_string(),
+                    action: "attachment.store".into(),
+                    kind: "attachment".into(),
+                    resource: attachment.sha2.clone(),
+                    content: super::documents::document_hash(
+                        &attachment.content_type,
+                        &attachment.content,
+                    ),
+                    previous_content: None,
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn insert_one(
