@@ -219,6 +219,40 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// A compact encoding (size, then each peak's height and root) for keeping the frontier
+    /// beside the data, so any process can continue the tree.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(8 + self.peaks.len() * 33);
+        bytes.extend_from_slice(&self.size.to_be_bytes());
+        for (height, root) in &self.peaks {
+            bytes.push(*height as u8);
+            bytes.extend_from_slice(root);
+        }
+        bytes
+    }
+
+    /// Reads [`Frontier::to_bytes`]; `None` when the bytes are not a consistent frontier.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Frontier> {
+        let (size, rest) = bytes.split_first_chunk::<8>()?;
+        let size = u64::from_be_bytes(*size);
+        if rest.len() % 33 != 0 {
+            return None;
+        }
+        let peaks: Vec<(u32, Hash)> = rest
+            .chunks_exact(33)
+            .map(|chunk| {
+                (
+                    u32::from(chunk[0]),
+                    chunk[1..].try_into().unwrap_or([0; 32]),
+                )
+            })
+            .collect();
+        // The peaks are the binary digits of the size, largest first.
+        let covered: u64 = peaks.iter().map(|(h, _)| 1u64 << h).sum();
+        let descending = peaks.windows(2).all(|w| w[0].0 > w[1].0);
+        (covered == size && descending).then_some(Frontier { size, peaks })
+    }
+
     /// The RFC 6962 root: the perfect subtrees folded from the right.
     pub fn root(&self) -> Hash {
         let mut peaks = self.peaks.iter().rev();
@@ -251,6 +285,24 @@ mod tests {
             frontier.push(&all[n - 1]);
             assert_eq!(frontier.root(), root(&all[..n]), "size {n}");
         }
+    }
+
+    #[test]
+    fn frontier_survives_its_encoding() {
+        let mut frontier = Frontier::default();
+        for (i, e) in entries(13).iter().enumerate() {
+            frontier.push(e);
+            let copy = Frontier::from_bytes(&frontier.to_bytes()).expect("decodes");
+            assert_eq!(copy, frontier, "after {} entries", i + 1);
+        }
+        assert_eq!(Frontier::from_bytes(&[0; 5]), None);
+        let mut bytes = frontier.to_bytes();
+        bytes[7] ^= 1;
+        assert_eq!(
+            Frontier::from_bytes(&bytes),
+            None,
+            "a size that disagrees with the peaks"
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 mod credentials;
 mod documents;
 mod error;
+mod key_file;
+mod sql;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -22,7 +24,8 @@ pub use documents::{
 };
 pub use error::StoreError;
 pub use ledger::{Checkpoint, Entry, Hash, Problem, VerifyingKey};
-pub use sqlite::{SqliteStore, VerifyProgress, VerifyReport, verify};
+pub use sql::{SqlStore, VerifyProgress, VerifyReport};
+pub use sqlite::{SqliteStore, verify};
 pub use xapi::statement::Accepted;
 
 /// The bytes of an attachment, content-addressed by the `sha2` the statement gives for it.

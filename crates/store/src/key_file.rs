@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use ledger::{SigningKey, VerifyingKey};
+use ledger::SigningKey;
 use rand::RngCore;
 
 use crate::StoreError;
@@ -46,8 +46,4 @@ pub(crate) fn load(data_dir: &Path) -> Result<SigningKey, StoreError> {
             StoreError::Corrupt(format!("{} is not a 32-byte hex key", path.display()))
         })?;
     Ok(SigningKey::from_bytes(&bytes))
-}
-
-pub(crate) fn public(key: &SigningKey) -> VerifyingKey {
-    key.verifying_key()
 }

@@ -1,19 +1,24 @@
-//! The one writer: a thread that owns the write connection and commits many requests in one
-//! transaction (group commit). Each request runs in a savepoint, so one failing request leaves the
-//! others of its group untouched; nobody is answered before the commit is on disk.
+//! The writer: a thread per process that owns the write connection and commits many requests in
+//! one transaction (group commit). Each request runs in a savepoint, so one failing request leaves
+//! the others of its group untouched; nobody is answered before the commit is durable.
+//!
+//! Every transaction starts by reading the ledger head under lock and ends by writing it back:
+//! that one row serialises all writers, in this process and in any other process on the same
+//! database, so the ledger stays one chain and `stored` follows `seq`. Holding it first also
+//! means concurrent batches never deadlock on shared rows (terms, activities).
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use ledger::{Checkpoint, NewEntry, SigningKey, content_hash};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use ledger::{Checkpoint, NewEntry, SigningKey, content_hash};
-
-use super::ledger_rows::{LedgerHead, insert_checkpoint};
+use super::ledger_rows::{LedgerHead, insert_checkpoint, latest_checkpoint};
+use super::{Arg, Sql, documents};
+use crate::credentials::ledger_content;
 use crate::{
     Accepted, AttachmentContent, Credential, DocumentScope, DocumentWrite, NewCredential,
     Preconditions, StoreError,
@@ -62,27 +67,29 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 pub(crate) struct WriterState {
     /// The lowest `stored` a group being written may use, or [`IDLE`].
     pub(crate) inflight_us: AtomicI64,
+    /// The newest `stored` known to be committed (by this process or, as last read, any other).
+    pub(crate) committed_us: AtomicI64,
 }
 
-pub(crate) fn spawn(
-    conn: Connection,
+pub(crate) fn spawn<C: Sql + Send + 'static>(
+    mut conn: C,
     state: Arc<WriterState>,
     key: SigningKey,
+    begin: &'static str,
+    lock: &'static str,
 ) -> Result<mpsc::Sender<Command>, StoreError> {
     let (sender, receiver) = mpsc::channel(4096);
-    let last_stored_us: i64 = conn.query_row(
-        "SELECT coalesce(max(stored_us), 0) FROM statements",
-        [],
-        |row| row.get(0),
-    )?;
-    let ledger = LedgerHead::load(&conn)?;
+    let head = LedgerHead::load(&mut conn, "")?;
+    state
+        .committed_us
+        .fetch_max(head.stored_us, Ordering::SeqCst);
     let writer = Writer {
         conn,
         state,
-        last_stored_us,
-        term_ids: HashMap::new(),
-        ledger,
         key,
+        begin,
+        lock,
+        term_ids: HashMap::new(),
     };
     std::thread::Builder::new()
         .name("attest-writer".into())
@@ -91,21 +98,18 @@ pub(crate) fn spawn(
     Ok(sender)
 }
 
-struct Writer {
-    conn: Connection,
+struct Writer<C> {
+    conn: C,
     state: Arc<WriterState>,
-    last_stored_us: i64,
+    key: SigningKey,
+    begin: &'static str,
+    lock: &'static str,
     /// Term ids seen before; cleared when large so memory stays bounded.
     term_ids: HashMap<String, i64>,
-    /// The end of the ledger as committed (plus what the open transaction appended).
-    ledger: LedgerHead,
-    /// Signs checkpoints.
-    key: SigningKey,
 }
 
 /// A request's result, held until its group's commit is known.
 trait Pending: Send {
-    fn is_ok(&self) -> bool;
     /// Answers the requester; a success becomes an error when the group's commit failed.
     fn answer(self: Box<Self>, commit_error: Option<&str>);
 }
@@ -122,10 +126,6 @@ impl<T: Send + 'static> Outcome<T> {
 }
 
 impl<T: Send> Pending for Outcome<T> {
-    fn is_ok(&self) -> bool {
-        self.result.is_ok()
-    }
-
     fn answer(self: Box<Self>, commit_error: Option<&str>) {
         let result = match commit_error {
             None => self.result,
@@ -136,7 +136,18 @@ impl<T: Send> Pending for Outcome<T> {
     }
 }
 
-impl Writer {
+/// What the requests of one group share.
+pub(crate) struct Context<'a> {
+    term_ids: &'a mut HashMap<String, i64>,
+    pub(crate) ledger: &'a mut LedgerHead,
+    key: &'a SigningKey,
+    /// `stored` of every statement (and `updated` of every document) in the group.
+    pub(crate) stored_us: i64,
+    /// The server time of the group's ledger entries.
+    pub(crate) time: String,
+}
+
+impl<C: Sql> Writer<C> {
     fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
         while let Some(first) = receiver.blocking_recv() {
             let mut group = vec![first];
@@ -155,54 +166,27 @@ impl Writer {
         // Published before any `stored` of this group is chosen, so readers never claim
         // consistency past a statement that is not yet committed.
         self.state.inflight_us.store(now_us, Ordering::SeqCst);
-        let stored_us = now_us.max(self.last_stored_us);
-        let ledger_before = self.ledger.clone();
-        let term_cache_size = self.term_ids.len();
-        let mut context = Context {
-            term_ids: &mut self.term_ids,
-            ledger: &mut self.ledger,
-            key: &self.key,
-            stored_us,
-            time: String::new(),
-        };
-        context.time = match Timestamp::from_microsecond(stored_us) {
-            Ok(t) => xapi::statement::format_stored(t),
-            Err(_) => Timestamp::now().to_string(),
-        };
-        let (done, commit) = match self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        {
-            Ok(mut tx) => {
-                let mut done = Vec::with_capacity(group.len());
-                for command in group {
-                    done.push(apply(&mut tx, &mut context, command));
+        let terms_before = self.term_ids.len();
+        let (done, commit) = match self.transaction(group, now_us) {
+            Ok((done, stored_us)) => {
+                let commit = self.conn.batch("COMMIT").map_err(|e| e.to_string());
+                if commit.is_ok() {
+                    self.state
+                        .committed_us
+                        .fetch_max(stored_us, Ordering::SeqCst);
                 }
-                let commit = tx.commit().map_err(|e| e.to_string());
                 (done, commit)
             }
-            Err(e) => {
-                let message = e.to_string();
-                let done = group
-                    .into_iter()
-                    .map(|command| failed(command, StoreError::Corrupt(message.clone())))
-                    .collect();
-                (done, Err(message))
+            Err((done, error)) => {
+                let _ = self.conn.batch("ROLLBACK");
+                (done, Err(error.to_string()))
             }
         };
-        match &commit {
-            Ok(()) => {
-                if done.iter().any(|d| d.is_ok()) {
-                    self.last_stored_us = stored_us;
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "a write transaction failed to commit");
-                self.ledger = ledger_before;
-                // Term ids created in the failed transaction are gone: forget the new ones.
-                if self.term_ids.len() != term_cache_size {
-                    self.term_ids.clear();
-                }
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "a write transaction failed");
+            // Term ids created in the failed transaction are gone: forget the new ones.
+            if self.term_ids.len() != terms_before {
+                self.term_ids.clear();
             }
         }
         if self.term_ids.len() > 200_000 {
@@ -214,17 +198,49 @@ impl Writer {
             d.answer(commit_error.as_deref());
         }
     }
-}
 
-/// What the requests of one group share.
-pub(crate) struct Context<'a> {
-    term_ids: &'a mut HashMap<String, i64>,
-    pub(crate) ledger: &'a mut LedgerHead,
-    key: &'a SigningKey,
-    /// `stored` of every statement (and `updated` of every document) in the group.
-    pub(crate) stored_us: i64,
-    /// The server time of the group's ledger entries.
-    pub(crate) time: String,
+    /// Runs a group in one transaction, up to (not including) the commit.
+    #[allow(clippy::type_complexity)]
+    fn transaction(
+        &mut self,
+        group: Vec<Command>,
+        now_us: i64,
+    ) -> Result<(Vec<Box<dyn Pending>>, i64), (Vec<Box<dyn Pending>>, StoreError)> {
+        let fail_all = |group: Vec<Command>, error: &StoreError| -> Vec<Box<dyn Pending>> {
+            group
+                .into_iter()
+                .map(|c| failed(c, StoreError::Corrupt(error.to_string())))
+                .collect()
+        };
+        if let Err(error) = self.conn.batch(self.begin) {
+            return Err((fail_all(group, &error), error));
+        }
+        let mut head = match LedgerHead::load(&mut self.conn, self.lock) {
+            Ok(head) => head,
+            Err(error) => return Err((fail_all(group, &error), error)),
+        };
+        let stored_us = now_us.max(head.stored_us);
+        let time = match Timestamp::from_microsecond(stored_us) {
+            Ok(t) => xapi::statement::format_stored(t),
+            Err(_) => Timestamp::now().to_string(),
+        };
+        let mut cx = Context {
+            term_ids: &mut self.term_ids,
+            ledger: &mut head,
+            key: &self.key,
+            stored_us,
+            time,
+        };
+        let done: Vec<Box<dyn Pending>> = group
+            .into_iter()
+            .map(|command| apply(&mut self.conn, &mut cx, command))
+            .collect();
+        head.stored_us = stored_us;
+        match head.save(&mut self.conn) {
+            Ok(()) => Ok((done, stored_us)),
+            Err(error) => Err((done, error)),
+        }
+    }
 }
 
 fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
@@ -237,20 +253,32 @@ fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
     }
 }
 
-/// Runs one request in a savepoint: it either applies whole (with its ledger entries) or not at all.
-fn apply(tx: &mut Transaction<'_>, cx: &mut Context<'_>, command: Command) -> Box<dyn Pending> {
-    let savepoint = match tx.savepoint() {
-        Ok(sp) => sp,
-        Err(e) => return failed(command, e.into()),
-    };
+/// Runs one request in a savepoint: it applies whole (with its ledger entries) or not at all.
+fn apply(conn: &mut impl Sql, cx: &mut Context<'_>, command: Command) -> Box<dyn Pending> {
+    if let Err(e) = conn.batch("SAVEPOINT request") {
+        return failed(command, e);
+    }
     let terms_before = cx.term_ids.len();
     let ledger_before = cx.ledger.clone();
-    let request = Request {
-        savepoint,
-        cx,
-        terms_before,
-        ledger_before,
-    };
+    macro_rules! finish {
+        ($reply:expr, $result:expr) => {{
+            let result = $result;
+            let outcome = if result.is_ok() {
+                conn.batch("RELEASE SAVEPOINT request")
+            } else {
+                if cx.term_ids.len() != terms_before {
+                    cx.term_ids.clear();
+                }
+                *cx.ledger = ledger_before;
+                conn.batch("ROLLBACK TO SAVEPOINT request")
+                    .and_then(|()| conn.batch("RELEASE SAVEPOINT request"))
+            };
+            match outcome {
+                Ok(()) => Outcome::boxed($reply, result),
+                Err(e) => Outcome::boxed($reply, Err(e)),
+            }
+        }};
+    }
     match command {
         Command::Statements {
             principal,
@@ -258,29 +286,26 @@ fn apply(tx: &mut Transaction<'_>, cx: &mut Context<'_>, command: Command) -> Bo
             attachments,
             reply,
         } => {
-            let result = insert_statements(&request.savepoint, request.cx, &principal, batch)
-                .and_then(|ids| {
-                    insert_attachments(&request.savepoint, request.cx, &principal, attachments)?;
+            finish!(
+                reply,
+                insert_statements(conn, cx, &principal, batch).and_then(|ids| {
+                    insert_attachments(conn, cx, &principal, attachments)?;
                     Ok(ids)
-                });
-            request.finish(reply, result)
+                })
+            )
         }
         Command::CreateCredential {
             principal,
             credential,
             reply,
         } => {
-            let result = insert_credential(&request.savepoint, request.cx, &principal, credential);
-            request.finish(reply, result)
+            finish!(reply, insert_credential(conn, cx, &principal, credential))
         }
         Command::WriteDocument {
             principal,
             write,
             reply,
-        } => {
-            let result = super::documents::write(&request.savepoint, request.cx, &principal, write);
-            request.finish(reply, result)
-        }
+        } => finish!(reply, documents::write(conn, cx, &principal, write)),
         Command::DeleteDocuments {
             principal,
             scope,
@@ -288,67 +313,22 @@ fn apply(tx: &mut Transaction<'_>, cx: &mut Context<'_>, command: Command) -> Bo
             preconditions,
             reply,
         } => {
-            let result = super::documents::delete(
-                &request.savepoint,
-                request.cx,
-                &principal,
-                &scope,
-                id.as_deref(),
-                &preconditions,
-            );
-            request.finish(reply, result)
+            finish!(
+                reply,
+                documents::delete(conn, cx, &principal, &scope, id.as_deref(), &preconditions)
+            )
         }
-        Command::Checkpoint { reply } => {
-            let result = checkpoint(&request.savepoint, request.cx);
-            request.finish(reply, result)
-        }
-    }
-}
-
-/// One request's savepoint, and what to restore if it rolls back.
-struct Request<'t, 'c, 'a> {
-    savepoint: rusqlite::Savepoint<'t>,
-    cx: &'c mut Context<'a>,
-    terms_before: usize,
-    ledger_before: LedgerHead,
-}
-
-impl Request<'_, '_, '_> {
-    /// Releases the savepoint on success, rolls it back (with the writer's caches) on failure.
-    fn finish<T: Send + 'static>(
-        self,
-        reply: Reply<T>,
-        result: Result<T, StoreError>,
-    ) -> Box<dyn Pending> {
-        let Request {
-            mut savepoint,
-            cx,
-            terms_before,
-            ledger_before,
-        } = self;
-        let outcome = if result.is_ok() {
-            savepoint.commit()
-        } else {
-            if cx.term_ids.len() != terms_before {
-                cx.term_ids.clear();
-            }
-            *cx.ledger = ledger_before;
-            savepoint.rollback()
-        };
-        match outcome {
-            Ok(()) => Outcome::boxed(reply, result),
-            Err(e) => Outcome::boxed(reply, Err(e.into())),
-        }
+        Command::Checkpoint { reply } => finish!(reply, checkpoint(conn, cx)),
     }
 }
 
 /// Signs a checkpoint over the ledger as it stands, unless the newest checkpoint covers it already.
-fn checkpoint(conn: &Connection, cx: &mut Context<'_>) -> Result<Option<Checkpoint>, StoreError> {
+fn checkpoint(conn: &mut impl Sql, cx: &mut Context<'_>) -> Result<Option<Checkpoint>, StoreError> {
     let size = cx.ledger.seq;
     if size == 0 {
         return Ok(None);
     }
-    if let Some(latest) = super::ledger_rows::latest_checkpoint(conn)?
+    if let Some(latest) = latest_checkpoint(conn)?
         && latest.size == size
     {
         return Ok(Some(latest));
@@ -365,44 +345,54 @@ fn checkpoint(conn: &Connection, cx: &mut Context<'_>) -> Result<Option<Checkpoi
 }
 
 fn insert_credential(
-    conn: &Connection,
+    conn: &mut impl Sql,
     cx: &mut Context<'_>,
     principal: &str,
     new: NewCredential,
 ) -> Result<Credential, StoreError> {
-    let created = Timestamp::now();
-    let taken: bool = conn
-        .query_row(
-            "SELECT 1 FROM credentials WHERE key = ?1",
-            [&new.key],
-            |_| Ok(true),
-        )
-        .optional()?
-        .unwrap_or(false);
-    if taken {
+    if conn
+        .row(
+            "SELECT 1 FROM credentials WHERE key = $1",
+            &[Arg::Text(&new.key)],
+        )?
+        .is_some()
+    {
         return Err(StoreError::DuplicateKey(new.key));
     }
-    conn.execute(
-        "INSERT INTO credentials (key, secret_hash, name, created) VALUES (?1, ?2, ?3, ?4)",
-        params![new.key, new.secret_hash, new.name, created.to_string()],
-    )?;
+    let created = Timestamp::now();
+    let row = conn
+        .row(
+            "INSERT INTO credentials (key, secret_hash, name, created) VALUES ($1, $2, $3, $4) RETURNING id",
+            &[Arg::Text(&new.key), Arg::Text(&new.secret_hash), Arg::Text(&new.name), Arg::Text(&created.to_string())],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("an insert returned no id".into()))?;
     let credential = Credential {
-        id: conn.last_insert_rowid(),
+        id: row.int(0)?,
         key: new.key,
         secret_hash: new.secret_hash,
         name: new.name,
         created,
         revoked: None,
     };
+    let time = cx.time.clone();
     cx.ledger.append(
         conn,
-        &cx.time,
+        &time,
         NewEntry {
             principal: principal.to_string(),
             action: "credential.create".into(),
             kind: "credential".into(),
             resource: credential.key.clone(),
-            content: content_hash(credential.ledger_content().as_bytes()),
+            content: content_hash(
+                ledger_content(
+                    &credential.key,
+                    &credential.name,
+                    &credential.secret_hash,
+                    &credential.created.to_string(),
+                    None,
+                )
+                .as_bytes(),
+            ),
             previous_content: None,
         },
     )?;
@@ -410,7 +400,7 @@ fn insert_credential(
 }
 
 fn insert_statements(
-    conn: &Connection,
+    conn: &mut impl Sql,
     cx: &mut Context<'_>,
     principal: &str,
     batch: Vec<Accepted>,
@@ -421,13 +411,11 @@ fn insert_statements(
     for mut accepted in batch {
         ids.push(accepted.id);
         let id = accepted.id.to_string();
-        let existing: Option<String> = conn
-            .query_row("SELECT json FROM statements WHERE id = ?1", [&id], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        if let Some(existing) = existing {
-            let existing: Value = serde_json::from_str(&existing)
+        if let Some(existing) = conn.row(
+            "SELECT json FROM statements WHERE id = $1",
+            &[Arg::Text(&id)],
+        )? {
+            let existing: Value = serde_json::from_str(&existing.text(0)?)
                 .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
             if xapi::compare::same_statement(&accepted.statement, &existing) {
                 continue;
@@ -442,15 +430,16 @@ fn insert_statements(
 
 /// Stores attachment bytes not stored yet, each with its ledger entry.
 fn insert_attachments(
-    conn: &Connection,
+    conn: &mut impl Sql,
     cx: &mut Context<'_>,
     principal: &str,
     attachments: Vec<AttachmentContent>,
 ) -> Result<(), StoreError> {
     for attachment in attachments {
-        let added = conn
-            .prepare_cached("INSERT OR IGNORE INTO attachments (sha2, content_type, content) VALUES (?1, ?2, ?3)")?
-            .execute(params![attachment.sha2, attachment.content_type, attachment.content])?;
+        let added = conn.exec(
+            "INSERT INTO attachments (sha2, content_type, content) VALUES ($1, $2, $3) ON CONFLICT (sha2) DO NOTHING",
+            &[Arg::Text(&attachment.sha2), Arg::Text(&attachment.content_type), Arg::Bytes(&attachment.content)],
+        )?;
         if added == 1 {
             let time = cx.time.clone();
             cx.ledger.append(
@@ -461,7 +450,7 @@ fn insert_attachments(
                     action: "attachment.store".into(),
                     kind: "attachment".into(),
                     resource: attachment.sha2.clone(),
-                    content: super::documents::document_hash(
+                    content: documents::document_hash(
                         &attachment.content_type,
                         &attachment.content,
                     ),
@@ -474,7 +463,7 @@ fn insert_attachments(
 }
 
 fn insert_one(
-    conn: &Connection,
+    conn: &mut impl Sql,
     cx: &mut Context<'_>,
     principal: &str,
     accepted: &Accepted,
@@ -484,20 +473,27 @@ fn insert_one(
     // Voided already, when a voiding statement arrived before this one.
     let voided = !accepted.voiding
         && conn
-            .query_row(
-                "SELECT 1 FROM statements WHERE target = ?1 AND voiding = 1 LIMIT 1",
-                [&id],
-                |_| Ok(()),
-            )
-            .optional()?
+            .row(
+                "SELECT 1 FROM statements WHERE target = $1 AND voiding LIMIT 1",
+                &[Arg::Text(&id)],
+            )?
             .is_some();
     let json = serde_json::to_string(&accepted.statement)
         .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
-    conn.prepare_cached(
-        "INSERT INTO statements (id, stored_us, target, voiding, voided, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![id, cx.stored_us, target, accepted.voiding, voided, json])?;
-    let seq = conn.last_insert_rowid();
+    cx.ledger.statement_seq += 1;
+    let seq = cx.ledger.statement_seq;
+    conn.exec(
+        "INSERT INTO statements (seq, id, stored_us, target, voiding, voided, json) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            Arg::Int(seq),
+            Arg::Text(&id),
+            Arg::Int(cx.stored_us),
+            target.as_deref().into(),
+            Arg::Bool(accepted.voiding),
+            Arg::Bool(voided),
+            Arg::Text(&json),
+        ],
+    )?;
     let entry = |action: &str, resource: &str, content: &str| NewEntry {
         principal: principal.to_string(),
         action: action.into(),
@@ -506,21 +502,22 @@ fn insert_one(
         content: content_hash(content.as_bytes()),
         previous_content: None,
     };
+    let time = cx.time.clone();
     cx.ledger
-        .append(conn, &cx.time, entry("statement.store", &id, &json))?;
+        .append(conn, &time, entry("statement.store", &id, &json))?;
     if voided {
         cx.ledger
-            .append(conn, &cx.time, entry("statement.void", &id, &json))?;
+            .append(conn, &time, entry("statement.void", &id, &json))?;
     }
     // A statement that targets a voiding statement cannot void it (Data 2.3.2).
     if let (Some(t), true) = (&target, accepted.voiding) {
-        let voided_json: Option<String> = conn
-            .prepare_cached("UPDATE statements SET voided = 1 WHERE id = ?1 AND voiding = 0 AND voided = 0 RETURNING json")?
-            .query_row([t], |row| row.get(0))
-            .optional()?;
-        if let Some(voided_json) = voided_json {
+        let voided = conn.row(
+            "UPDATE statements SET voided = TRUE WHERE id = $1 AND NOT voiding AND NOT voided RETURNING json",
+            &[Arg::Text(t)],
+        )?;
+        if let Some(row) = voided {
             cx.ledger
-                .append(conn, &cx.time, entry("statement.void", t, &voided_json))?;
+                .append(conn, &time, entry("statement.void", t, &row.text(0)?))?;
         }
     }
 
@@ -541,7 +538,7 @@ fn insert_one(
 }
 
 /// All terms of a stored statement, including those it inherits along its StatementRef chain.
-fn chain_terms(conn: &Connection, first: &str) -> Result<HashSet<String>, StoreError> {
+fn chain_terms(conn: &mut impl Sql, first: &str) -> Result<HashSet<String>, StoreError> {
     let mut terms = HashSet::new();
     let mut next = Some(first.to_string());
     let mut seen = HashSet::new();
@@ -549,21 +546,23 @@ fn chain_terms(conn: &Connection, first: &str) -> Result<HashSet<String>, StoreE
         if seen.len() >= REF_DEPTH || !seen.insert(id.clone()) {
             break;
         }
-        let row: Option<(String, Option<String>)> = conn
-            .prepare_cached("SELECT json, target FROM statements WHERE id = ?1")?
-            .query_row([&id], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?;
-        let Some((json, target)) = row else { break };
-        let statement: Value = serde_json::from_str(&json)
+        let Some(row) = conn.row(
+            "SELECT json, target FROM statements WHERE id = $1",
+            &[Arg::Text(&id)],
+        )?
+        else {
+            break;
+        };
+        let statement: Value = serde_json::from_str(&row.text(0)?)
             .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
         terms.extend(xapi::index::terms(&statement));
-        next = target;
+        next = row.opt_text(1)?;
     }
     Ok(terms)
 }
 
 fn propagate_to_referrers(
-    conn: &Connection,
+    conn: &mut impl Sql,
     term_ids: &mut HashMap<String, i64>,
     id: &str,
     terms: &HashSet<String>,
@@ -572,62 +571,66 @@ fn propagate_to_referrers(
     if depth >= REF_DEPTH {
         return Ok(());
     }
-    let referrers: Vec<(i64, String)> = conn
-        .prepare_cached("SELECT seq, id FROM statements WHERE target = ?1")?
-        .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (seq, referrer) in referrers {
-        add_postings(conn, term_ids, terms, seq)?;
-        propagate_to_referrers(conn, term_ids, &referrer, terms, depth + 1)?;
+    let referrers = conn.rows(
+        "SELECT seq, id FROM statements WHERE target = $1",
+        &[Arg::Text(id)],
+    )?;
+    for row in referrers {
+        add_postings(conn, term_ids, terms, row.int(0)?)?;
+        propagate_to_referrers(conn, term_ids, &row.text(1)?, terms, depth + 1)?;
     }
     Ok(())
 }
 
 fn add_postings(
-    conn: &Connection,
+    conn: &mut impl Sql,
     term_ids: &mut HashMap<String, i64>,
     terms: &HashSet<String>,
     seq: i64,
 ) -> Result<(), StoreError> {
-    let mut insert =
-        conn.prepare_cached("INSERT OR IGNORE INTO postings (term, seq) VALUES (?1, ?2)")?;
     for term in terms {
         let term_id = term_id(conn, term_ids, term)?;
-        insert.execute(params![term_id, seq])?;
+        conn.exec(
+            "INSERT INTO postings (term, seq) VALUES ($1, $2) ON CONFLICT (term, seq) DO NOTHING",
+            &[Arg::Int(term_id), Arg::Int(seq)],
+        )?;
     }
     Ok(())
 }
 
 fn term_id(
-    conn: &Connection,
+    conn: &mut impl Sql,
     cache: &mut HashMap<String, i64>,
     term: &str,
 ) -> Result<i64, StoreError> {
     if let Some(id) = cache.get(term) {
         return Ok(*id);
     }
-    let found: Option<i64> = conn
-        .prepare_cached("SELECT id FROM terms WHERE term = ?1")?
-        .query_row([term], |row| row.get(0))
-        .optional()?;
-    let id = match found {
-        Some(id) => id,
-        None => {
-            conn.prepare_cached("INSERT INTO terms (term) VALUES (?1)")?
-                .execute([term])?;
-            conn.last_insert_rowid()
-        }
+    let id = match conn.row("SELECT id FROM terms WHERE term = $1", &[Arg::Text(term)])? {
+        Some(row) => row.int(0)?,
+        None => conn
+            .row(
+                "INSERT INTO terms (term) VALUES ($1) RETURNING id",
+                &[Arg::Text(term)],
+            )?
+            .ok_or_else(|| StoreError::Corrupt("an insert returned no id".into()))?
+            .int(0)?,
     };
     cache.insert(term.to_string(), id);
     Ok(id)
 }
 
-fn merge_definition(conn: &Connection, iri: &str, definition: &Value) -> Result<(), StoreError> {
-    let old: Option<String> = conn
-        .prepare_cached("SELECT definition FROM activities WHERE iri = ?1")?
-        .query_row([iri], |row| row.get(0))
-        .optional()?;
-    let merged = match old.as_deref().map(serde_json::from_str::<Value>) {
+fn merge_definition(conn: &mut impl Sql, iri: &str, definition: &Value) -> Result<(), StoreError> {
+    let old = conn.row(
+        "SELECT definition FROM activities WHERE iri = $1",
+        &[Arg::Text(iri)],
+    )?;
+    let merged = match old
+        .map(|r| r.text(0))
+        .transpose()?
+        .as_deref()
+        .map(serde_json::from_str::<Value>)
+    {
         Some(Ok(old)) => {
             let merged = xapi::format::merge_definition(&old, definition);
             // Most statements repeat the definition the store already has: no write then.
@@ -638,10 +641,10 @@ fn merge_definition(conn: &Connection, iri: &str, definition: &Value) -> Result<
         }
         _ => definition.clone(),
     };
-    conn.prepare_cached(
-        "INSERT INTO activities (iri, definition) VALUES (?1, ?2)
+    conn.exec(
+        "INSERT INTO activities (iri, definition) VALUES ($1, $2)
          ON CONFLICT (iri) DO UPDATE SET definition = excluded.definition",
-    )?
-    .execute(params![iri, merged.to_string()])?;
+        &[Arg::Text(iri), Arg::Text(&merged.to_string())],
+    )?;
     Ok(())
 }

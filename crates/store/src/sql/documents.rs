@@ -2,59 +2,54 @@
 //! concurrent If-Match writers exactly one wins), reads on the read pool.
 use jiff::Timestamp;
 use ledger::{NewEntry, framed_hash};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::writer::Context;
+use super::{Arg, Sql};
 use crate::{Document, DocumentKey, DocumentScope, DocumentWrite, Preconditions, StoreError};
 
-/// The content hash the ledger keeps for a document: its Content-Type and bytes.
+/// The content hash the ledger keeps for a document or attachment: its Content-Type and bytes.
 pub(crate) fn document_hash(content_type: &str, content: &[u8]) -> ledger::Hash {
     framed_hash(&[content_type.as_bytes(), content])
 }
 
 /// The hash a delete entry names as the new content: nothing.
-pub(crate) fn deleted_hash() -> ledger::Hash {
+fn deleted_hash() -> ledger::Hash {
     framed_hash(&[])
 }
 
 const KEY_WHERE: &str =
-    "kind = ?1 AND activity = ?2 AND agent = ?3 AND registration = ?4 AND doc_id = ?5";
+    "kind = $1 AND activity = $2 AND agent = $3 AND registration = $4 AND doc_id = $5";
 
-fn key_params(key: &DocumentKey) -> [&str; 5] {
+fn key_args(key: &DocumentKey) -> [Arg<'_>; 5] {
     let s = &key.scope;
     [
-        s.kind.as_str(),
-        &s.activity,
-        &s.agent,
-        &s.registration,
-        &key.id,
+        Arg::Text(s.kind.as_str()),
+        Arg::Text(&s.activity),
+        Arg::Text(&s.agent),
+        Arg::Text(&s.registration),
+        Arg::Text(&key.id),
     ]
 }
 
+fn time(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us)
+        .map_err(|e| StoreError::Corrupt(format!("document time out of range: {e}")))
+}
+
 pub(crate) fn read_document(
-    conn: &Connection,
+    conn: &mut impl Sql,
     key: &DocumentKey,
 ) -> Result<Option<Document>, StoreError> {
-    let row = conn
-        .prepare_cached(&format!(
-            "SELECT content_type, content, etag, updated_us FROM documents WHERE {KEY_WHERE}"
-        ))?
-        .query_row(key_params(key), |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, Vec<u8>>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-            ))
-        })
-        .optional()?;
-    row.map(|(content_type, content, etag, updated_us)| {
+    conn.row(
+        &format!("SELECT content_type, content, etag, updated_us FROM documents WHERE {KEY_WHERE}"),
+        &key_args(key),
+    )?
+    .map(|row| {
         Ok(Document {
-            content_type,
-            content,
-            etag,
-            updated: Timestamp::from_microsecond(updated_us)
-                .map_err(|e| StoreError::Corrupt(format!("document time out of range: {e}")))?,
+            content_type: row.text(0)?,
+            content: row.bytes(1)?,
+            etag: row.text(2)?,
+            updated: time(row.int(3)?)?,
         })
     })
     .transpose()
@@ -62,39 +57,31 @@ pub(crate) fn read_document(
 
 /// The ids (and update times) of a scope's documents, optionally only those updated after `since`.
 pub(crate) fn read_ids(
-    conn: &Connection,
+    conn: &mut impl Sql,
     scope: &DocumentScope,
     since: Option<Timestamp>,
 ) -> Result<Vec<(String, Timestamp)>, StoreError> {
-    let mut select = conn.prepare_cached(
-        "SELECT doc_id, updated_us FROM documents
-         WHERE kind = ?1 AND activity = ?2 AND agent = ?3 AND registration = ?4 AND updated_us > ?5
-         ORDER BY doc_id",
-    )?;
     let since = since.map_or(i64::MIN, |t| t.as_microsecond());
-    let rows = select.query_map(
-        params![
-            scope.kind.as_str(),
-            scope.activity,
-            scope.agent,
-            scope.registration,
-            since
+    conn.rows(
+        "SELECT doc_id, updated_us FROM documents
+         WHERE kind = $1 AND activity = $2 AND agent = $3 AND registration = $4 AND updated_us > $5
+         ORDER BY doc_id",
+        &[
+            Arg::Text(scope.kind.as_str()),
+            Arg::Text(&scope.activity),
+            Arg::Text(&scope.agent),
+            Arg::Text(&scope.registration),
+            Arg::Int(since),
         ],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
-    )?;
-    let mut ids = Vec::new();
-    for row in rows {
-        let (id, updated_us) = row?;
-        let updated = Timestamp::from_microsecond(updated_us)
-            .map_err(|e| StoreError::Corrupt(format!("document time out of range: {e}")))?;
-        ids.push((id, updated));
-    }
-    Ok(ids)
+    )?
+    .iter()
+    .map(|row| Ok((row.text(0)?, time(row.int(1)?)?)))
+    .collect()
 }
 
 /// PUT or POST one document, with its ledger entry (and the hash of what it replaced).
 pub(crate) fn write(
-    conn: &Connection,
+    conn: &mut impl Sql,
     cx: &mut Context<'_>,
     principal: &str,
     write: DocumentWrite,
@@ -117,15 +104,15 @@ pub(crate) fn write(
         (_, false) => (write.content_type, write.content, "document.put"),
     };
     let etag = xapi::document::etag(&content);
-    let [kind, activity, agent, registration, doc_id] = key_params(&write.key);
-    conn.prepare_cached(
+    let [kind, activity, agent, registration, doc_id] = key_args(&write.key);
+    conn.exec(
         "INSERT INTO documents (kind, activity, agent, registration, doc_id, content_type, content, etag, updated_us)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (kind, activity, agent, registration, doc_id) DO UPDATE SET
              content_type = excluded.content_type, content = excluded.content,
              etag = excluded.etag, updated_us = excluded.updated_us",
-    )?
-    .execute(params![kind, activity, agent, registration, doc_id, content_type, content, etag, cx.stored_us])?;
+        &[kind, activity, agent, registration, doc_id, Arg::Text(&content_type), Arg::Bytes(&content), Arg::Text(&etag), Arg::Int(cx.stored_us)],
+    )?;
     let time = cx.time.clone();
     cx.ledger.append(
         conn,
@@ -145,7 +132,7 @@ pub(crate) fn write(
 /// DELETE one document (`id`) or all of a scope's documents, each with its ledger entry keeping
 /// the hash of what was deleted. Returns how many were deleted.
 pub(crate) fn delete(
-    conn: &Connection,
+    conn: &mut impl Sql,
     cx: &mut Context<'_>,
     principal: &str,
     scope: &DocumentScope,
@@ -168,8 +155,10 @@ pub(crate) fn delete(
         let existing = read_document(conn, &key)?;
         preconditions.check(existing.as_ref().map(|d| d.etag.as_str()))?;
         let Some(existing) = existing else { continue };
-        conn.prepare_cached(&format!("DELETE FROM documents WHERE {KEY_WHERE}"))?
-            .execute(key_params(&key))?;
+        conn.exec(
+            &format!("DELETE FROM documents WHERE {KEY_WHERE}"),
+            &key_args(&key),
+        )?;
         let time = cx.time.clone();
         cx.ledger.append(
             conn,

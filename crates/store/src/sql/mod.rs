@@ -1,0 +1,559 @@
+//! The SQL engine both backends share: the writer thread with group commit, the read pool, the
+//! queries, the ledger rows and verification, written once against the small [`Sql`] interface.
+//! A [`Backend`] supplies connections, its schema and its few dialect differences.
+mod documents;
+mod ledger_rows;
+mod reads;
+mod verify;
+mod writer;
+
+pub(crate) use documents::document_hash;
+pub(crate) use ledger_rows::genesis_frontier;
+pub use verify::{VerifyProgress, VerifyReport};
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use ledger::SigningKey;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{
+    Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, Document, DocumentKey,
+    DocumentScope, DocumentWrite, Entry, InclusionProof, NewCredential, Preconditions,
+    StatementPage, StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
+};
+use writer::{Command, IDLE, WriterState};
+
+/// A value bound to a statement parameter. SQL text numbers its parameters `$1`, `$2`, …
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+    Bytes(&'a [u8]),
+    Bool(bool),
+    Null,
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(v: &'a String) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Arg::Bytes(v)
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+impl<'a, T: Into<Arg<'a>>> From<Option<T>> for Arg<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Arg::Null, Into::into)
+    }
+}
+
+/// A value read from a result column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// One result row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row(pub(crate) Vec<Cell>);
+
+impl Row {
+    fn cell(&self, i: usize) -> Result<&Cell, StoreError> {
+        self.0
+            .get(i)
+            .ok_or_else(|| StoreError::Corrupt(format!("a query returned no column {i}")))
+    }
+
+    pub(crate) fn int(&self, i: usize) -> Result<i64, StoreError> {
+        match self.cell(i)? {
+            Cell::Int(v) => Ok(*v),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i}: expected a number, found {other:?}"
+            ))),
+        }
+    }
+
+    pub(crate) fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
+
+    pub(crate) fn bool(&self, i: usize) -> Result<bool, StoreError> {
+        Ok(self.int(i)? != 0)
+    }
+
+    pub(crate) fn text(&self, i: usize) -> Result<String, StoreError> {
+        match self.cell(i)? {
+            Cell::Text(v) => Ok(v.clone()),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i}: expected text, found {other:?}"
+            ))),
+        }
+    }
+
+    pub(crate) fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+
+    pub(crate) fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        match self.cell(i)? {
+            Cell::Bytes(v) => Ok(v.clone()),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i}: expected bytes, found {other:?}"
+            ))),
+        }
+    }
+
+    pub(crate) fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            _ => self.bytes(i).map(Some),
+        }
+    }
+}
+
+/// What the engine needs of a database connection. Statements are prepared once per connection.
+pub trait Sql {
+    fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError>;
+    fn rows(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>, StoreError>;
+    /// Runs statements without parameters or results (BEGIN, SAVEPOINT, COMMIT, DDL).
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+
+    fn row(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Row>, StoreError> {
+        Ok(self.rows(sql, args)?.into_iter().next())
+    }
+}
+
+/// A database the engine runs on.
+pub trait Backend: Send + Sync + 'static {
+    type Conn: Sql + Send + 'static;
+
+    /// A connection for the writer thread (schema already migrated).
+    fn write_connection(&self) -> Result<Self::Conn, StoreError>;
+    /// A connection for reads.
+    fn read_connection(&self) -> Result<Self::Conn, StoreError>;
+    /// The statement that opens a write transaction.
+    fn begin_write(&self) -> &'static str;
+    /// Appended to the read of the ledger head, to hold it for the transaction.
+    fn lock_head(&self) -> &'static str;
+    /// True when other processes may write to the same database (several nodes): then
+    /// consistency is bounded by what is committed, not by this process's writer.
+    fn shared(&self) -> bool;
+    /// The server's checkpoint signing key, created on first use.
+    fn signing_key(&self, conn: &mut Self::Conn) -> Result<SigningKey, StoreError>;
+}
+
+/// A store on any [`Backend`].
+pub struct SqlStore<B: Backend> {
+    inner: Arc<Inner<B>>,
+}
+
+impl<B: Backend> Clone for SqlStore<B> {
+    fn clone(&self) -> Self {
+        SqlStore {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<B: Backend> {
+    backend: B,
+    writer: mpsc::Sender<Command>,
+    writer_state: Arc<WriterState>,
+    readers: Mutex<Vec<B::Conn>>,
+    public_key: VerifyingKey,
+}
+
+impl<B: Backend> SqlStore<B> {
+    pub(crate) fn start(backend: B) -> Result<SqlStore<B>, StoreError> {
+        let mut conn = backend.write_connection()?;
+        let signing_key = backend.signing_key(&mut conn)?;
+        let public_key = signing_key.verifying_key();
+        let writer_state = Arc::new(WriterState {
+            inflight_us: IDLE.into(),
+            committed_us: AtomicI64::new(0),
+        });
+        let writer = writer::spawn(
+            conn,
+            writer_state.clone(),
+            signing_key,
+            backend.begin_write(),
+            backend.lock_head(),
+        )?;
+        Ok(SqlStore {
+            inner: Arc::new(Inner {
+                backend,
+                writer,
+                writer_state,
+                readers: Mutex::new(Vec::new()),
+                public_key,
+            }),
+        })
+    }
+
+    /// Runs `read` on a pooled read connection in a blocking task.
+    async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut B::Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => inner.backend.read_connection()?,
+            };
+            let result = read(&mut conn);
+            // A connection that failed may be broken: let it go rather than pool it.
+            if result.is_ok()
+                && let Ok(mut pool) = inner.readers.lock()
+            {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("read task failed: {e}")))?
+    }
+
+    async fn write<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(command(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The `stored` of the newest committed statement, as the database knows it.
+    async fn committed_stored_us(&self) -> Result<i64, StoreError> {
+        self.read(|conn| {
+            let row = conn.row("SELECT stored_us FROM ledger_head WHERE id = 1", &[])?;
+            Ok(row.map(|r| r.int(0)).transpose()?.unwrap_or(0))
+        })
+        .await
+    }
+}
+
+fn stored_statement(json: String, stored_us: i64) -> Result<StoredStatement, StoreError> {
+    let stored = Timestamp::from_microsecond(stored_us)
+        .map_err(|e| StoreError::Corrupt(format!("stored time out of range: {e}")))?;
+    Ok(StoredStatement { json, stored })
+}
+
+impl<B: Backend> Store for SqlStore<B> {
+    async fn insert_statements(
+        &self,
+        principal: String,
+        batch: Vec<Accepted>,
+        attachments: Vec<AttachmentContent>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.write(|reply| Command::Statements {
+            principal,
+            batch,
+            attachments,
+            reply,
+        })
+        .await
+    }
+
+    async fn attachments(&self, sha2: Vec<String>) -> Result<Vec<AttachmentContent>, StoreError> {
+        self.read(move |conn| {
+            let mut found = Vec::new();
+            for sha2 in sha2 {
+                let row = conn.row(
+                    "SELECT content_type, content FROM attachments WHERE sha2 = $1",
+                    &[Arg::Text(&sha2)],
+                )?;
+                if let Some(row) = row {
+                    found.push(AttachmentContent {
+                        content_type: row.text(0)?,
+                        content: row.bytes(1)?,
+                        sha2,
+                    });
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn statement(
+        &self,
+        id: Uuid,
+        voided: bool,
+    ) -> Result<Option<StoredStatement>, StoreError> {
+        self.read(move |conn| {
+            let id = id.to_string();
+            let row = conn.row(
+                "SELECT json, stored_us FROM statements WHERE id = $1 AND voided = $2",
+                &[Arg::Text(&id), Arg::Bool(voided)],
+            )?;
+            row.map(|r| stored_statement(r.text(0)?, r.int(1)?))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn query(&self, query: StatementQuery) -> Result<StatementPage, StoreError> {
+        self.read(move |conn| reads::run_query(conn, &query)).await
+    }
+
+    fn consistent_through(&self) -> Timestamp {
+        let now = Timestamp::now();
+        let state = &self.inner.writer_state;
+        let bound_us = if self.inner.backend.shared() {
+            // Another node may be writing: only what is committed is certain. Every write
+            // serialises on the ledger head, so anything not yet committed is stored at or
+            // after the newest commit this process has seen.
+            state.committed_us.load(Ordering::SeqCst) - 1
+        } else {
+            match state.inflight_us.load(Ordering::SeqCst) {
+                IDLE => return now,
+                inflight => inflight - 1000,
+            }
+        };
+        Timestamp::from_microsecond(bound_us)
+            .unwrap_or(now)
+            .min(now)
+    }
+
+    async fn activity_definitions(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, Value>, StoreError> {
+        self.read(move |conn| {
+            let mut found = HashMap::new();
+            for id in ids {
+                let row = conn.row(
+                    "SELECT definition FROM activities WHERE iri = $1",
+                    &[Arg::Text(&id)],
+                )?;
+                if let Some(definition) = row
+                    .map(|r| r.text(0))
+                    .transpose()?
+                    .and_then(|d| serde_json::from_str(&d).ok())
+                {
+                    found.insert(id, definition);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn create_credential(
+        &self,
+        principal: String,
+        credential: NewCredential,
+    ) -> Result<Credential, StoreError> {
+        self.write(|reply| Command::CreateCredential {
+            principal,
+            credential,
+            reply,
+        })
+        .await
+    }
+
+    async fn credential(&self, key: String) -> Result<Option<Credential>, StoreError> {
+        self.read(move |conn| reads::credential(conn, &key)).await
+    }
+
+    async fn credential_count(&self) -> Result<u64, StoreError> {
+        let count = self
+            .read(|conn| {
+                conn.row("SELECT count(*) FROM credentials", &[])?
+                    .map(|r| r.int(0))
+                    .transpose()
+            })
+            .await?;
+        Ok(count.unwrap_or(0).max(0) as u64)
+    }
+
+    async fn document(&self, key: DocumentKey) -> Result<Option<Document>, StoreError> {
+        self.read(move |conn| documents::read_document(conn, &key))
+            .await
+    }
+
+    async fn document_ids(
+        &self,
+        scope: DocumentScope,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        self.read(move |conn| documents::read_ids(conn, &scope, since))
+            .await
+    }
+
+    async fn write_document(
+        &self,
+        principal: String,
+        write: DocumentWrite,
+    ) -> Result<(), StoreError> {
+        self.write(|reply| Command::WriteDocument {
+            principal,
+            write,
+            reply,
+        })
+        .await
+    }
+
+    async fn delete_documents(
+        &self,
+        principal: String,
+        scope: DocumentScope,
+        id: Option<String>,
+        preconditions: Preconditions,
+    ) -> Result<u64, StoreError> {
+        self.write(|reply| Command::DeleteDocuments {
+            principal,
+            scope,
+            id,
+            preconditions,
+            reply,
+        })
+        .await
+    }
+
+    async fn create_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.write(|reply| Command::Checkpoint { reply }).await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.read(ledger_rows::latest_checkpoint).await
+    }
+
+    fn public_key(&self) -> VerifyingKey {
+        self.inner.public_key
+    }
+
+    async fn ledger_entries(&self, after: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        self.read(move |conn| ledger_rows::entries_after(conn, after, limit))
+            .await
+    }
+
+    async fn record_history(
+        &self,
+        kind: String,
+        resource: String,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.read(move |conn| ledger_rows::record_history(conn, &kind, &resource))
+            .await
+    }
+
+    async fn inclusion_proof(&self, seq: u64) -> Result<Option<InclusionProof>, StoreError> {
+        self.read(move |conn| {
+            let Some(checkpoint) = ledger_rows::checkpoint_covering(conn, seq)? else {
+                return Ok(None);
+            };
+            let Some(entry) = ledger_rows::entry(conn, seq)? else {
+                return Ok(None);
+            };
+            let hashes = ledger_rows::entry_hashes(conn, checkpoint.size)?;
+            let path =
+                ledger::merkle::inclusion_proof(&hashes, (seq - 1) as usize).ok_or_else(|| {
+                    StoreError::Corrupt(format!("ledger entry {seq} is outside its checkpoint"))
+                })?;
+            Ok(Some(InclusionProof {
+                entry,
+                checkpoint,
+                path,
+            }))
+        })
+        .await
+    }
+
+    async fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Option<ConsistencyProof>, StoreError> {
+        self.read(move |conn| {
+            let (Some(old), Some(new)) = (
+                ledger_rows::checkpoint_of_size(conn, old_size)?,
+                ledger_rows::checkpoint_of_size(conn, new_size)?,
+            ) else {
+                return Ok(None);
+            };
+            let hashes = ledger_rows::entry_hashes(conn, new_size)?;
+            Ok(
+                ledger::merkle::consistency_proof(&hashes, old_size as usize)
+                    .map(|path| ConsistencyProof { old, new, path }),
+            )
+        })
+        .await
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// Reads the committed head now and then, so a node that writes little still advances
+    /// X-Experience-API-Consistent-Through past other nodes' writes (shared backends only).
+    pub(crate) fn follow_commits(&self) {
+        if !self.inner.backend.shared() {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let store = SqlStore { inner };
+                if let Ok(committed) = store.committed_stored_us().await {
+                    store
+                        .inner
+                        .writer_state
+                        .committed_us
+                        .fetch_max(committed, Ordering::SeqCst);
+                }
+            }
+        });
+    }
+
+    /// Verifies the whole store (see `attest verify`).
+    pub(crate) fn verify_with(
+        conn: &mut B::Conn,
+        key: &VerifyingKey,
+        progress: VerifyProgress<'_>,
+    ) -> Result<VerifyReport, StoreError> {
+        verify::verify(conn, key, progress)
+    }
+}

@@ -1,0 +1,134 @@
+//! Reads that answer queries: statement queries as index range scans, credentials.
+use jiff::Timestamp;
+
+use super::{Arg, Sql, stored_statement};
+use crate::{Credential, StatementPage, StatementQuery, StoreError};
+
+fn empty() -> StatementPage {
+    StatementPage {
+        statements: Vec::new(),
+        next: None,
+    }
+}
+
+/// A query as a range scan: the first term's postings in seq order, joined with the postings of
+/// the other terms and the statements, bounded by the seq range that since/until/cursor give.
+pub(crate) fn run_query(
+    conn: &mut impl Sql,
+    query: &StatementQuery,
+) -> Result<StatementPage, StoreError> {
+    let mut term_ids = Vec::with_capacity(query.terms.len());
+    for term in &query.terms {
+        match conn.row("SELECT id FROM terms WHERE term = $1", &[Arg::Text(term)])? {
+            Some(row) => term_ids.push(row.int(0)?),
+            // A term no statement has: nothing can match.
+            None => return Ok(empty()),
+        }
+    }
+    let (mut low, mut high) = (i64::MIN, i64::MAX);
+    // `stored` never decreases as `seq` grows, so a time window is a seq range.
+    if let Some(since) = query.since {
+        let row = conn.row(
+            "SELECT min(seq) FROM statements WHERE stored_us > $1",
+            &[Arg::Int(since.as_microsecond())],
+        )?;
+        low = row
+            .map(|r| r.opt_int(0))
+            .transpose()?
+            .flatten()
+            .unwrap_or(i64::MAX);
+    }
+    if let Some(until) = query.until {
+        let row = conn.row(
+            "SELECT max(seq) FROM statements WHERE stored_us <= $1",
+            &[Arg::Int(until.as_microsecond())],
+        )?;
+        high = row
+            .map(|r| r.opt_int(0))
+            .transpose()?
+            .flatten()
+            .unwrap_or(i64::MIN);
+    }
+    if let Some(after) = query.after {
+        if query.ascending {
+            low = low.max(after.saturating_add(1));
+        } else {
+            high = high.min(after.saturating_sub(1));
+        }
+    }
+    if low > high {
+        return Ok(empty());
+    }
+
+    let mut args: Vec<Arg<'_>> = Vec::with_capacity(term_ids.len() + 3);
+    let mut sql = String::from("SELECT s.seq, s.json, s.stored_us FROM ");
+    let seq = if term_ids.is_empty() {
+        sql.push_str("statements s WHERE TRUE");
+        "s.seq"
+    } else {
+        sql.push_str("postings p0");
+        for (i, id) in term_ids.iter().enumerate().skip(1) {
+            args.push(Arg::Int(*id));
+            sql.push_str(&format!(
+                " JOIN postings p{i} ON p{i}.term = ${} AND p{i}.seq = p0.seq",
+                args.len()
+            ));
+        }
+        args.push(Arg::Int(term_ids[0]));
+        sql.push_str(&format!(
+            " JOIN statements s ON s.seq = p0.seq WHERE p0.term = ${}",
+            args.len()
+        ));
+        "p0.seq"
+    };
+    let n = args.len();
+    sql.push_str(&format!(
+        " AND {seq} >= ${} AND {seq} <= ${} AND NOT s.voided ORDER BY {seq} {} LIMIT ${}",
+        n + 1,
+        n + 2,
+        if query.ascending { "ASC" } else { "DESC" },
+        n + 3
+    ));
+    args.extend([
+        Arg::Int(low),
+        Arg::Int(high),
+        Arg::Int(query.limit as i64 + 1),
+    ]);
+
+    let rows = conn.rows(&sql, &args)?;
+    let mut statements = Vec::with_capacity(rows.len().min(query.limit));
+    let mut next = None;
+    for row in &rows {
+        if statements.len() == query.limit {
+            next = rows
+                .get(query.limit.wrapping_sub(1))
+                .map(|r| r.int(0))
+                .transpose()?;
+            break;
+        }
+        statements.push(stored_statement(row.text(1)?, row.int(2)?)?);
+    }
+    Ok(StatementPage { statements, next })
+}
+
+pub(crate) fn credential(conn: &mut impl Sql, key: &str) -> Result<Option<Credential>, StoreError> {
+    let Some(row) = conn.row(
+        "SELECT id, key, secret_hash, name, created, revoked FROM credentials WHERE key = $1",
+        &[Arg::Text(key)],
+    )?
+    else {
+        return Ok(None);
+    };
+    let time = |s: String| {
+        s.parse::<Timestamp>()
+            .map_err(|e| StoreError::Corrupt(format!("credential {key}: {e}")))
+    };
+    Ok(Some(Credential {
+        id: row.int(0)?,
+        key: row.text(1)?,
+        secret_hash: row.text(2)?,
+        name: row.text(3)?,
+        created: time(row.text(4)?)?,
+        revoked: row.opt_text(5)?.map(time).transpose()?,
+    }))
+}

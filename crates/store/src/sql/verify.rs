@@ -1,0 +1,369 @@
+//! `attest verify`: one sequential pass over the ledger that recomputes every entry hash, the
+//! chain, every checkpoint, and the content hash of every record, and names the first problem.
+//! It only reads, in pages, so a running server is not disturbed.
+use std::collections::{HashMap, HashSet};
+
+use ledger::{ChainVerifier, Hash, Problem, VerifyingKey, content_hash};
+
+use super::ledger_rows::{
+    CHECKPOINT_COLUMNS, ENTRY_COLUMNS, PAGE, checkpoint_from_row, entry_from_row,
+};
+use super::{Arg, Row, Sql, document_hash};
+use crate::StoreError;
+use crate::credentials::ledger_content;
+
+/// What a verification looked at, and the first problem, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub entries: u64,
+    pub statements: u64,
+    pub checkpoints: u64,
+    pub problem: Option<Problem>,
+}
+
+/// Told how far the pass has come: (entries checked, entries in all).
+pub type VerifyProgress<'a> = &'a mut dyn FnMut(u64, u64);
+
+pub(crate) fn verify(
+    conn: &mut impl Sql,
+    key: &VerifyingKey,
+    progress: VerifyProgress<'_>,
+) -> Result<VerifyReport, StoreError> {
+    let mut pass = Pass {
+        key: *key,
+        chain: ChainVerifier::new(),
+        checkpoints_checked: 0,
+        statement_seqs: Vec::new(),
+        voided: HashSet::new(),
+        latest: HashMap::new(),
+    };
+    let problem = pass.run(conn, progress)?.err();
+    Ok(VerifyReport {
+        entries: pass.chain.size(),
+        statements: pass.statement_seqs.len() as u64,
+        checkpoints: pass.checkpoints_checked,
+        problem,
+    })
+}
+
+struct Pass {
+    key: VerifyingKey,
+    chain: ChainVerifier,
+    checkpoints_checked: u64,
+    /// The `statements.seq` of each stored statement, in ledger order.
+    statement_seqs: Vec<i64>,
+    /// Statements the ledger says are voided.
+    voided: HashSet<String>,
+    /// The latest entry of each mutable record (credentials, documents, attachments).
+    latest: HashMap<(String, String), (u64, String, Hash)>,
+}
+
+/// Reads a whole table in `seq`-like key order, a page at a time.
+fn scan(
+    conn: &mut impl Sql,
+    select: &str,
+    mut each: impl FnMut(&Row) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let mut after = i64::MIN;
+    loop {
+        let rows = conn.rows(select, &[Arg::Int(after), Arg::Int(PAGE)])?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.int(0)?;
+        for row in &rows {
+            if !each(row)? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Pass {
+    /// `Ok(Err(problem))` when the data is wrong; `Err` when it cannot be read at all.
+    fn run(
+        &mut self,
+        conn: &mut impl Sql,
+        progress: VerifyProgress<'_>,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        let total = conn
+            .row("SELECT coalesce(max(seq), 0) FROM ledger", &[])?
+            .map(|r| r.int(0))
+            .transpose()?
+            .unwrap_or(0);
+        let total = total.max(0) as u64;
+        let checkpoints: Vec<_> = conn
+            .rows(
+                &format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size"),
+                &[],
+            )?
+            .iter()
+            .map(checkpoint_from_row)
+            .collect::<Result<_, _>>()?;
+        let mut next_checkpoint = checkpoints.iter().peekable();
+        let mut found = None;
+        // Entries are read and checked a page at a time.
+        let mut after = 0u64;
+        loop {
+            let entries: Vec<ledger::Entry> = conn
+                .rows(
+                    &format!(
+                        "SELECT {ENTRY_COLUMNS} FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2"
+                    ),
+                    &[Arg::Int(after as i64), Arg::Int(PAGE)],
+                )?
+                .iter()
+                .map(entry_from_row)
+                .collect::<Result<_, _>>()?;
+            if entries.is_empty() {
+                break;
+            }
+            for entry in entries {
+                after = entry.seq;
+                if let Err(problem) = self.chain.check(&entry) {
+                    found = Some(problem);
+                    break;
+                }
+                if let Err(problem) = self.check_record(conn, &entry)? {
+                    found = Some(problem);
+                    break;
+                }
+                while let Some(checkpoint) =
+                    next_checkpoint.next_if(|c| c.size == self.chain.size())
+                {
+                    if let Err(problem) = self.chain.check_checkpoint(checkpoint, &self.key) {
+                        found = Some(problem);
+                        break;
+                    }
+                    self.checkpoints_checked += 1;
+                }
+                if found.is_some() {
+                    break;
+                }
+                if entry.seq % 10_000 == 0 {
+                    progress(entry.seq, total);
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        if let Some(problem) = found {
+            return Ok(Err(problem));
+        }
+        progress(self.chain.size(), total);
+        if let Some(checkpoint) = next_checkpoint.next() {
+            // A checkpoint that covers more entries than exist, or whose size fell in a gap.
+            let problem = if checkpoint.size > self.chain.size() {
+                Problem::TailTruncated {
+                    entries: self.chain.size(),
+                    checkpoint_size: checkpoints.last().map_or(checkpoint.size, |c| c.size),
+                }
+            } else {
+                Problem::CheckpointMismatch {
+                    size: checkpoint.size,
+                }
+            };
+            return Ok(Err(problem));
+        }
+        for check in [
+            Self::check_statements_accounted,
+            Self::check_documents,
+            Self::check_attachments,
+            Self::check_credentials,
+        ] {
+            if let Err(problem) = check(self, conn)? {
+                return Ok(Err(problem));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// The record an entry names must still have the content the entry hashed.
+    fn check_record(
+        &mut self,
+        conn: &mut impl Sql,
+        entry: &ledger::Entry,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        let change = &entry.change;
+        let named = |problem: fn(u64, String, String) -> Problem| {
+            problem(entry.seq, change.kind.clone(), change.resource.clone())
+        };
+        if change.kind != "statement" {
+            self.latest.insert(
+                (change.kind.clone(), change.resource.clone()),
+                (entry.seq, change.action.clone(), change.content),
+            );
+            return Ok(Ok(()));
+        }
+        let row = conn.row(
+            "SELECT seq, json, voided FROM statements WHERE id = $1",
+            &[Arg::Text(&change.resource)],
+        )?;
+        let Some(row) = row else {
+            return Ok(Err(named(|seq, kind, resource| Problem::RecordMissing {
+                seq,
+                kind,
+                resource,
+            })));
+        };
+        let (seq, json, voided) = (row.int(0)?, row.text(1)?, row.bool(2)?);
+        if content_hash(json.as_bytes()) != change.content {
+            return Ok(Err(named(|seq, kind, resource| Problem::RecordModified {
+                seq,
+                kind,
+                resource,
+            })));
+        }
+        match change.action.as_str() {
+            "statement.store" => {
+                if self.statement_seqs.last().is_some_and(|&last| last >= seq) {
+                    return Ok(Err(named(|seq, kind, resource| {
+                        Problem::RecordOrderChanged {
+                            seq,
+                            kind,
+                            resource,
+                        }
+                    })));
+                }
+                self.statement_seqs.push(seq);
+            }
+            "statement.void" => {
+                if !voided {
+                    // The record was "unvoided" behind the ledger's back.
+                    return Ok(Err(named(|seq, kind, resource| Problem::RecordModified {
+                        seq,
+                        kind,
+                        resource,
+                    })));
+                }
+                self.voided.insert(change.resource.clone());
+            }
+            _ => {}
+        }
+        Ok(Ok(()))
+    }
+
+    /// Every statement row, in stored order, is one the ledger stored, and only those the ledger
+    /// voided are voided.
+    fn check_statements_accounted(
+        &mut self,
+        conn: &mut impl Sql,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        let mut expected = self.statement_seqs.iter().peekable();
+        let mut problem = None;
+        scan(
+            conn,
+            "SELECT seq, id, voided FROM statements WHERE seq > $1 ORDER BY seq LIMIT $2",
+            |row| {
+                let (seq, id, voided) = (row.int(0)?, row.text(1)?, row.bool(2)?);
+                if expected.next_if(|&&s| s == seq).is_none() {
+                    problem = Some(Problem::RecordWithoutEntry {
+                        kind: "statement".into(),
+                        resource: id,
+                    });
+                } else if voided && !self.voided.contains(&id) {
+                    problem = Some(Problem::RecordWithoutEntry {
+                        kind: "statement void".into(),
+                        resource: id,
+                    });
+                }
+                Ok(problem.is_none())
+            },
+        )?;
+        Ok(problem.map_or(Ok(()), Err))
+    }
+
+    fn check_documents(&mut self, conn: &mut impl Sql) -> Result<Result<(), Problem>, StoreError> {
+        self.check_kind(
+            conn,
+            "document",
+            "SELECT id, kind, activity, agent, registration, doc_id, content_type, content FROM documents WHERE id > $1 ORDER BY id LIMIT $2",
+            |row| {
+                let resource = serde_json::json!([row.text(1)?, row.text(2)?, row.text(3)?, row.text(4)?, row.text(5)?]).to_string();
+                Ok((resource, document_hash(&row.text(6)?, &row.bytes(7)?)))
+            },
+        )
+    }
+
+    fn check_attachments(
+        &mut self,
+        conn: &mut impl Sql,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        self.check_kind(
+            conn,
+            "attachment",
+            "SELECT id, sha2, content_type, content FROM attachments WHERE id > $1 ORDER BY id LIMIT $2",
+            |row| Ok((row.text(1)?, document_hash(&row.text(2)?, &row.bytes(3)?))),
+        )
+    }
+
+    fn check_credentials(
+        &mut self,
+        conn: &mut impl Sql,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        self.check_kind(
+            conn,
+            "credential",
+            "SELECT id, key, name, secret_hash, created, revoked FROM credentials WHERE id > $1 ORDER BY id LIMIT $2",
+            |row| {
+                let key = row.text(1)?;
+                let content = ledger_content(&key, &row.text(2)?, &row.text(3)?, &row.text(4)?, row.opt_text(5)?.as_deref());
+                Ok((key, content_hash(content.as_bytes())))
+            },
+        )
+    }
+
+    /// Every row of a kind (read by `select` as resource and content hash) has the content of its
+    /// latest entry, and every record whose latest entry is not a delete still exists.
+    fn check_kind(
+        &self,
+        conn: &mut impl Sql,
+        kind: &str,
+        select: &str,
+        read: impl Fn(&Row) -> Result<(String, Hash), StoreError>,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        let mut present = HashSet::new();
+        let mut problem = None;
+        scan(conn, select, |row| {
+            let (resource, hash) = read(row)?;
+            match self.latest.get(&(kind.to_string(), resource.clone())) {
+                Some((seq, action, stored)) if !action.ends_with(".delete") => {
+                    if *stored != hash {
+                        problem = Some(Problem::RecordModified {
+                            seq: *seq,
+                            kind: kind.into(),
+                            resource: resource.clone(),
+                        });
+                    }
+                }
+                _ => {
+                    problem = Some(Problem::RecordWithoutEntry {
+                        kind: kind.into(),
+                        resource: resource.clone(),
+                    })
+                }
+            }
+            present.insert(resource);
+            Ok(problem.is_none())
+        })?;
+        if let Some(problem) = problem {
+            return Ok(Err(problem));
+        }
+        let missing = self
+            .latest
+            .iter()
+            .filter(|((k, resource), (_, action, _))| {
+                k == kind && !action.ends_with(".delete") && !present.contains(resource)
+            })
+            .min_by_key(|(_, (seq, _, _))| *seq);
+        if let Some(((kind, resource), (seq, _, _))) = missing {
+            return Ok(Err(Problem::RecordMissing {
+                seq: *seq,
+                kind: kind.clone(),
+                resource: resource.clone(),
+            }));
+        }
+        Ok(Ok(()))
+    }
+}

@@ -1,0 +1,336 @@
+//! The embedded SQLite backend: one file in the data directory, WAL with `synchronous=FULL`,
+//! a background checkpointer, and the signing key in a file beside the database.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ledger::SigningKey;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql, params_from_iter};
+
+use crate::sql::{Arg, Backend, Cell, Row, Sql, SqlStore, VerifyProgress, VerifyReport};
+use crate::{StoreError, key_file};
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "attest.db";
+
+/// The store on SQLite.
+pub type SqliteStore = SqlStore<SqliteBackend>;
+
+pub struct SqliteBackend {
+    path: PathBuf,
+    data_dir: PathBuf,
+    /// Tells the checkpointer to stop when the store is dropped.
+    closed: Arc<AtomicBool>,
+}
+
+impl Drop for SqliteBackend {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating when absent) the store in `data_dir`, applying migrations.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        migrate(&mut conn)?;
+        let closed = Arc::new(AtomicBool::new(false));
+        spawn_checkpointer(&path, closed.clone())?;
+        SqlStore::start(SqliteBackend {
+            path,
+            data_dir: data_dir.to_path_buf(),
+            closed,
+        })
+    }
+}
+
+/// Verifies the store in `data_dir` without opening it for writing (see `attest verify`).
+pub fn verify(data_dir: &Path, progress: VerifyProgress<'_>) -> Result<VerifyReport, StoreError> {
+    let path = data_dir.join(DATABASE_FILE);
+    if !path.exists() {
+        return Err(StoreError::Corrupt(format!(
+            "no Attest database at {}",
+            path.display()
+        )));
+    }
+    let mut conn = SqliteConn(Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?);
+    let key = key_file::load(data_dir)?.verifying_key();
+    SqliteStore::verify_with(&mut conn, &key, progress)
+}
+
+impl Backend for SqliteBackend {
+    type Conn = SqliteConn;
+
+    fn write_connection(&self) -> Result<SqliteConn, StoreError> {
+        let conn = Connection::open(&self.path)?;
+        configure(&conn)?;
+        // The writer touches the id index and the postings at random places: a page cache of
+        // 64 MiB keeps their upper levels in memory (the default is 2 MiB).
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        // Each request runs in a savepoint; its statement journal belongs in memory, not in a
+        // temporary file written page by page.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoints copy the WAL into the database and fsync it. The checkpointer thread does
+        // most of that in the background; the writer still checkpoints when the WAL passes
+        // 16 MiB, which is cheap then (most frames are copied already) and is what lets the WAL
+        // start over instead of growing for as long as writes keep coming.
+        conn.pragma_update(None, "wal_autocheckpoint", 4_000)?;
+        // Once checkpointed, the WAL shrinks back to this size rather than keeping its peak.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        Ok(SqliteConn(conn))
+    }
+
+    fn read_connection(&self) -> Result<SqliteConn, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(SqliteConn(conn))
+    }
+
+    fn begin_write(&self) -> &'static str {
+        "BEGIN IMMEDIATE"
+    }
+
+    fn lock_head(&self) -> &'static str {
+        // BEGIN IMMEDIATE already holds the database's one write lock.
+        ""
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+
+    fn signing_key(&self, _: &mut SqliteConn) -> Result<SigningKey, StoreError> {
+        key_file::load_or_create(&self.data_dir)
+    }
+}
+
+/// A SQLite connection speaking the engine's [`Sql`].
+pub struct SqliteConn(Connection);
+
+/// SQLite binds `$N` by order of first appearance, not by N; `?N` binds by N.
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+impl ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Arg::Int(v) => ToSqlOutput::from(*v),
+            Arg::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Arg::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Arg::Bool(b) => ToSqlOutput::from(i64::from(*b)),
+            Arg::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
+
+impl Sql for SqliteConn {
+    fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let mut statement = self.0.prepare_cached(&numbered(sql))?;
+        Ok(statement.execute(params_from_iter(args.iter()))? as u64)
+    }
+
+    fn rows(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>, StoreError> {
+        let mut statement = self.0.prepare_cached(&numbered(sql))?;
+        let columns = statement.column_count();
+        let mut rows = statement.query(params_from_iter(args.iter()))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut cells = Vec::with_capacity(columns);
+            for i in 0..columns {
+                cells.push(match row.get_ref(i)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(v) => Cell::Int(v),
+                    ValueRef::Real(v) => Cell::Text(v.to_string()),
+                    ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
+                });
+            }
+            out.push(Row(cells));
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+}
+
+/// Settings of every connection: WAL so readers never block the writer, `synchronous=FULL` so a
+/// commit is on disk before a 2xx, and a busy timeout for the rare checkpoint contention.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// How often the checkpointer looks at the WAL.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs passive checkpoints (they never block the writer or readers) until the store closes.
+fn spawn_checkpointer(path: &Path, closed: Arc<AtomicBool>) -> Result<(), StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    std::thread::Builder::new()
+        .name("attest-checkpoint".into())
+        .spawn(move || {
+            while !closed.load(Ordering::Relaxed) {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(%error, "WAL checkpoint failed; will retry");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Corrupt(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(())
+}
+
+/// Each entry is one migration. Never edit a released one: add another.
+const MIGRATIONS: &[&str] = &[r#"
+-- Statements in stored order. `seq` is the keyset for `more` cursors and stored order; `stored_us`
+-- never decreases as `seq` grows, so since/until become seq ranges.
+CREATE TABLE statements (
+    seq       INTEGER PRIMARY KEY,
+    id        TEXT    NOT NULL UNIQUE,   -- lowercase hyphenated UUID
+    stored_us INTEGER NOT NULL,          -- microseconds since the epoch
+    target    TEXT,                      -- the id a StatementRef object points at
+    voiding   INTEGER NOT NULL,          -- 1 when this statement voids its target
+    voided    INTEGER NOT NULL DEFAULT 0,-- 1 once a voiding statement targets this one
+    json      TEXT    NOT NULL           -- the statement as stored
+);
+CREATE INDEX statements_stored ON statements (stored_us);
+CREATE INDEX statements_target ON statements (target) WHERE target IS NOT NULL;
+
+-- Index terms (xapi::index) and their postings: a query intersects the postings of its terms.
+CREATE TABLE terms (
+    id   INTEGER PRIMARY KEY,
+    term TEXT NOT NULL UNIQUE
+);
+CREATE TABLE postings (
+    term INTEGER NOT NULL,
+    seq  INTEGER NOT NULL,
+    PRIMARY KEY (term, seq)
+) WITHOUT ROWID;
+
+-- Attachment bytes, stored once by the sha2 statements give for them (Data 2.4.11).
+CREATE TABLE attachments (
+    id           INTEGER PRIMARY KEY,
+    sha2         TEXT NOT NULL UNIQUE,
+    content_type TEXT NOT NULL,
+    content      BLOB NOT NULL
+);
+
+-- The canonical definition of each Activity (Data 2.4.4.1).
+CREATE TABLE activities (
+    iri        TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- State, Activity Profile and Agent Profile documents (Communication 2.2-2.7). Empty strings
+-- stand for "not part of this kind's key" (e.g. no registration), so the key is one UNIQUE index.
+CREATE TABLE documents (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT    NOT NULL,   -- state | activity_profile | agent_profile
+    activity     TEXT    NOT NULL,
+    agent        TEXT    NOT NULL,   -- the agent's IFI key (xapi::agent::Ifi::key)
+    registration TEXT    NOT NULL,
+    doc_id       TEXT    NOT NULL,   -- stateId / profileId
+    content_type TEXT    NOT NULL,
+    content      BLOB    NOT NULL,
+    etag         TEXT    NOT NULL,
+    updated_us   INTEGER NOT NULL,
+    UNIQUE (kind, activity, agent, registration, doc_id)
+);
+
+-- The tamper-evident ledger (crates/ledger, docs/ledger.md): one entry per write, in the same
+-- transaction as the write. Append-only: the triggers refuse changes through SQL; changes made
+-- around SQLite are what `attest verify` finds.
+CREATE TABLE ledger (
+    seq              INTEGER PRIMARY KEY,
+    time             TEXT NOT NULL,
+    principal        TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    resource         TEXT NOT NULL,
+    content          BLOB NOT NULL,
+    previous_content BLOB,
+    prev             BLOB NOT NULL,
+    hash             BLOB NOT NULL
+);
+CREATE INDEX ledger_record ON ledger (kind, resource);
+CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+
+-- Where the ledger and the statement sequence end; every write transaction reads it first and
+-- writes it last (see sql/writer.rs).
+CREATE TABLE ledger_head (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    seq           INTEGER NOT NULL,
+    hash          BLOB    NOT NULL,
+    frontier      BLOB    NOT NULL,
+    stored_us     INTEGER NOT NULL,
+    statement_seq INTEGER NOT NULL
+);
+
+-- Signed checkpoints over the ledger.
+CREATE TABLE checkpoints (
+    size      INTEGER PRIMARY KEY,
+    root      BLOB NOT NULL,
+    head      BLOB NOT NULL,
+    time      TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+
+CREATE TABLE credentials (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    created     TEXT NOT NULL,
+    revoked     TEXT
+);
+"#];
+
+/// Applies the migrations the database has not seen yet, in one transaction.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "the database is at schema version {applied}, newer than this Attest ({}); upgrade Attest",
+            MIGRATIONS.len()
+        )));
+    }
+    let tx = conn.transaction()?;
+    for sql in &MIGRATIONS[applied..] {
+        tx.execute_batch(sql)?;
+    }
+    if applied == 0 {
+        tx.execute(
+            "INSERT INTO ledger_head (id, seq, hash, frontier, stored_us, statement_seq) VALUES (1, 0, ?1, ?2, 0, 0)",
+            rusqlite::params![&ledger::GENESIS[..], crate::sql::genesis_frontier()],
+        )?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.commit()?;
+    Ok(())
+}
