@@ -12,6 +12,7 @@ pub mod format;
 pub mod index;
 pub mod json;
 pub mod rules;
+pub mod signature;
 pub mod statement;
 mod validate;
 mod version;
