@@ -4,11 +4,14 @@
 #![forbid(unsafe_code)]
 
 mod about;
+mod alternate;
+mod attachments;
 mod audit;
 mod auth;
 mod documents;
 mod error;
 mod headers;
+pub mod multipart;
 mod params;
 mod statements;
 
@@ -75,14 +78,15 @@ pub fn router<S: Store>(state: Shared<S>) -> Router {
         .merge(statements::routes::<S>(state.clone()))
         .merge(documents::routes::<S>())
         .layer(middleware::from_fn(headers::xapi_version));
-    Router::new()
+    let app = Router::new()
         .nest("/xapi", xapi)
         .nest("/api/audit", audit::routes::<S>())
         .route("/health", get(health::<S>))
         .fallback(|| async { unknown_resource() })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(cors())
-        .with_state(state)
+        .layer(cors());
+    let max_body_bytes = state.config.max_body_bytes;
+    alternate::wrap(app.with_state(state), max_body_bytes)
 }
 
 /// Browser learning content calls the LRS from another origin; the spec has no CORS section, so

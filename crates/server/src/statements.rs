@@ -1,6 +1,6 @@
 //! The Statement resource (Communication 2.1): PUT, POST, GET (one statement, one voided
 //! statement, or a query with `more` paging) and HEAD.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
@@ -13,7 +13,7 @@ use axum::{Extension, Router};
 use base64::Engine;
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use store::{StatementQuery, Store, StoredStatement};
+use store::{AttachmentContent, StatementQuery, Store, StoredStatement};
 use uuid::Uuid;
 use xapi::agent::Ifi;
 use xapi::format::Format;
@@ -21,6 +21,7 @@ use xapi::statement::Accepted;
 use xapi::{Version, index, rules};
 
 use crate::Shared;
+use crate::attachments;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::headers::{CONSISTENT_THROUGH, RejectedVersion, http_date, iso_time};
@@ -98,7 +99,8 @@ async fn put_statement<S: Store>(
         .ok_or_else(|| ApiError::bad_request("PUT needs the statementId parameter (C 2.1.1)"))?;
     let id = rules::parse_uuid(id)
         .ok_or_else(|| ApiError::invalid_parameter("statementId", "not a UUID"))?;
-    let mut statement = json_body(&headers, &body)?;
+    let upload = attachments::read(&headers, &body)?;
+    let mut statement = upload.statements;
     let Some(object) = statement.as_object_mut() else {
         return Err(ApiError::bad_request(
             "PUT takes one statement, a JSON object",
@@ -118,9 +120,11 @@ async fn put_statement<S: Store>(
     let authority = credential.authority(&state.config.authority_home_page);
     let accepted = xapi::statement::accept(statement, version, &authority)
         .map_err(ApiError::invalid_statement)?;
+    let contents =
+        attachments::check([&accepted.statement], upload.parts, upload.multipart, false)?;
     state
         .store
-        .insert_statements(credential.principal(), vec![accepted], Vec::new())
+        .insert_statements(credential.principal(), vec![accepted], contents)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -134,7 +138,8 @@ async fn post_statements<S: Store>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    let (statements, batch) = match json_body(&headers, &body)? {
+    let upload = attachments::read(&headers, &body)?;
+    let (statements, batch) = match upload.statements {
         Value::Array(list) => (list, true),
         single @ Value::Object(_) => (vec![single], false),
         _ => {
@@ -166,46 +171,18 @@ async fn post_statements<S: Store>(
         }
         accepted.push(one);
     }
+    let contents = attachments::check(
+        accepted.iter().map(|a| &a.statement),
+        upload.parts,
+        upload.multipart,
+        batch,
+    )?;
     let ids = state
         .store
-        .insert_statements(credential.principal(), accepted, Vec::new())
+        .insert_statements(credential.principal(), accepted, contents)
         .await?;
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     Ok(axum::Json(ids).into_response())
-}
-
-/// The request body as strict JSON (no property twice), after checking the Content-Type.
-fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" => {}
-        "multipart/mixed" => {
-            return Err(ApiError::bad_request(
-                "multipart/mixed statements (attachments) are not supported by this version of Attest yet",
-            ));
-        }
-        "" => {
-            return Err(ApiError::bad_request(
-                "the Content-Type header is required: application/json",
-            ));
-        }
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "Content-Type '{other}' is not accepted here: send application/json"
-            )));
-        }
-    }
-    xapi::json::parse_strict(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
 // ---- reads ----
@@ -286,7 +263,8 @@ async fn get_single<S: Store>(
     };
     let body = render(state, std::slice::from_ref(&statement), format, headers).await?;
     let body = body.into_iter().next().unwrap_or_default();
-    Ok(respond(body, Some(statement.stored), attachments))
+    let parts = attachment_parts(state, &[&statement.json], attachments).await?;
+    Ok(respond(body, Some(statement.stored), parts))
 }
 
 async fn run_query<S: Store>(
@@ -321,7 +299,9 @@ async fn run_query<S: Store>(
     body.push_str(&Value::String(more).to_string());
     body.push('}');
     let last_modified = page.statements.iter().map(|s| s.stored).max();
-    Ok(respond(body, last_modified, attachments))
+    let texts: Vec<&str> = page.statements.iter().map(|s| s.json.as_str()).collect();
+    let parts = attachment_parts(state, &texts, attachments).await?;
+    Ok(respond(body, last_modified, parts))
 }
 
 fn statement_query(
@@ -449,26 +429,56 @@ async fn render<S: Store>(
         .collect())
 }
 
+/// With `attachments=true`, the stored data of the statements' attachments, each once (in the
+/// order the statements name them); `None` when the response is plain JSON.
+async fn attachment_parts<S: Store>(
+    state: &Shared<S>,
+    statements: &[&str],
+    wanted: bool,
+) -> Result<Option<Vec<AttachmentContent>>, ApiError> {
+    if !wanted {
+        return Ok(None);
+    }
+    let sha2 = attachments::referenced(statements)?;
+    if sha2.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let mut found: HashMap<String, AttachmentContent> = state
+        .store
+        .attachments(sha2.clone())
+        .await?
+        .into_iter()
+        .map(|a| (a.sha2.clone(), a))
+        .collect();
+    // Attachments given by fileUrl only have no data here: they are left out.
+    Ok(Some(sha2.iter().filter_map(|h| found.remove(h)).collect()))
+}
+
 /// A JSON body, or with `attachments=true` the multipart/mixed form whose first part is that JSON
-/// (Communication 2.1.3). Attest stores no attachment parts yet, so the JSON is the only part.
-fn respond(json: String, last_modified: Option<Timestamp>, attachments: bool) -> Response {
-    let mut response = if attachments {
-        // Only letters, digits, '-' and '_': TinCanJS breaks on boundaries that need quoting.
-        let boundary = format!("attest-{}", Uuid::new_v4().simple());
-        let body = format!(
-            "--{boundary}\r\nContent-Type: application/json\r\n\r\n{json}\r\n--{boundary}--\r\n"
-        );
-        let mut response = body.into_response();
-        if let Ok(value) = HeaderValue::from_str(&format!("multipart/mixed; boundary={boundary}")) {
-            response.headers_mut().insert(CONTENT_TYPE, value);
+/// and whose other parts are the attachments' data (Communication 1.5.2, 2.1.3).
+fn respond(
+    json: String,
+    last_modified: Option<Timestamp>,
+    attachments: Option<Vec<AttachmentContent>>,
+) -> Response {
+    let mut response = match attachments {
+        Some(parts) => {
+            let (boundary, body) = attachments::multipart_body(&json, &parts);
+            let mut response = body.into_response();
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("multipart/mixed; boundary={boundary}"))
+            {
+                response.headers_mut().insert(CONTENT_TYPE, value);
+            }
+            response
         }
-        response
-    } else {
-        let mut response = json.into_response();
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
+        None => {
+            let mut response = json.into_response();
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
     };
     if let Some(at) = last_modified {
         response.headers_mut().insert(LAST_MODIFIED, http_date(at));

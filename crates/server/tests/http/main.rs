@@ -1,6 +1,7 @@
 //! HTTP tests: a real server on 127.0.0.1, a real SQLite file, a real HTTP client.
 //! One test binary (modules below) keeps link times down.
 mod about;
+mod attachments;
 mod audit;
 mod auth;
 mod conformance;
