@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use store::{NewCredential, SqliteStore, Store};
+use store::{NewCredential, PgStore, SqliteStore, Store};
 
 #[derive(Parser)]
 #[command(
@@ -22,13 +22,58 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct DataArgs {
-    /// The data directory (holds the SQLite database).
+    /// The data directory (holds the SQLite database and the ledger key).
     #[arg(
         long = "data",
         env = "ATTEST_DATA_DIR",
         default_value = "./attest-data"
     )]
     data: PathBuf,
+    /// A PostgreSQL database instead of SQLite: postgres://user:password@host:port/database.
+    /// Several Attest nodes may share one.
+    #[arg(long = "database", env = "ATTEST_DATABASE_URL")]
+    database: Option<String>,
+}
+
+impl DataArgs {
+    /// Where the data lives, for messages.
+    fn describe(&self) -> String {
+        match &self.database {
+            Some(url) => format!("PostgreSQL {}", redact(url)),
+            None => self.data.display().to_string(),
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Runs `$body` with `$store` bound to the store `$data` names, whichever backend it is.
+macro_rules! with_store {
+    ($data:expr, |$store:ident| $body:expr) => {
+        match &$data.database {
+            Some(url) => {
+                let $store = PgStore::connect(url)
+                    .await
+                    .with_context(|| format!("cannot open {}", $data.describe()))?;
+                $body
+            }
+            None => {
+                let $store = SqliteStore::open(&$data.data)
+                    .with_context(|| format!("cannot open the store in {}", $data.describe()))?;
+                $body
+            }
+        }
+    };
 }
 
 #[derive(Subcommand)]
@@ -88,6 +133,10 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Verification reads synchronously; it runs before (and without) the async runtime.
+    if let Command::Verify { data } = &cli.command {
+        return verify(data);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -100,37 +149,32 @@ fn main() -> anyhow::Result<()> {
                 max_body_bytes,
                 checkpoint_interval,
             } => {
-                serve(
+                let settings = ServeSettings {
                     listen,
-                    data.data,
                     public_url,
                     max_body_bytes,
-                    std::time::Duration::from_secs(checkpoint_interval.max(1)),
-                )
-                .await
+                    checkpoint_interval: std::time::Duration::from_secs(checkpoint_interval.max(1)),
+                    describe: data.describe(),
+                };
+                with_store!(data, |store| serve(store, settings).await)
             }
-            Command::Verify { data } => verify(&data.data),
+            Command::Verify { .. } => Ok(()),
             Command::Credential(CredentialCommand::Create {
                 name,
                 key,
                 secret,
                 data,
-            }) => {
-                let store = open(&data.data)?;
+            }) => with_store!(data, |store| {
                 let (key, secret) = create_credential(&store, "cli", name, key, secret).await?;
                 println!("key: {key}\nsecret: {secret}");
                 Ok(())
-            }
+            }),
         }
     })
 }
 
-fn open(data: &std::path::Path) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(data).with_context(|| format!("cannot open the store in {}", data.display()))
-}
-
-async fn create_credential(
-    store: &SqliteStore,
+async fn create_credential<S: Store>(
+    store: &S,
     principal: &str,
     name: String,
     key: Option<String>,
@@ -167,14 +211,15 @@ fn random_token(length: usize) -> String {
         .collect()
 }
 
-async fn serve(
+struct ServeSettings {
     listen: SocketAddr,
-    data: PathBuf,
     public_url: Option<String>,
     max_body_bytes: usize,
     checkpoint_interval: std::time::Duration,
-) -> anyhow::Result<()> {
-    let store = open(&data)?;
+    describe: String,
+}
+
+async fn serve<S: Store + Clone>(store: S, settings: ServeSettings) -> anyhow::Result<()> {
     if store.credential_count().await? == 0 {
         let key = std::env::var("ATTEST_BOOTSTRAP_KEY").ok();
         let secret = std::env::var("ATTEST_BOOTSTRAP_SECRET").ok();
@@ -184,20 +229,26 @@ async fn serve(
             "Created the first credential (shown once, keep it safe):\n  key:    {key}\n  secret: {secret}"
         );
     }
+    let listen = settings.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     let config = server::Config {
-        authority_home_page: public_url.unwrap_or_else(|| format!("http://{local}")),
-        max_body_bytes,
+        authority_home_page: settings
+            .public_url
+            .unwrap_or_else(|| format!("http://{local}")),
+        max_body_bytes: settings.max_body_bytes,
         ..server::Config::default()
     };
     let state = server::AppState::new(store.clone(), config);
-    let checkpoints = tokio::spawn(checkpoint_periodically(store.clone(), checkpoint_interval));
+    let checkpoints = tokio::spawn(checkpoint_periodically(
+        store.clone(),
+        settings.checkpoint_interval,
+    ));
     println!(
         "Attest is listening: xAPI base URL http://{local}/xapi (data in {})",
-        data.display()
+        settings.describe
     );
     server::serve(listener, state, shutdown_signal()).await?;
     checkpoints.abort();
@@ -206,7 +257,7 @@ async fn serve(
 }
 
 /// Signs a checkpoint over the ledger every `interval` (none when nothing was written since).
-async fn checkpoint_periodically(store: SqliteStore, interval: std::time::Duration) {
+async fn checkpoint_periodically<S: Store>(store: S, interval: std::time::Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -217,7 +268,7 @@ async fn checkpoint_periodically(store: SqliteStore, interval: std::time::Durati
     }
 }
 
-fn verify(data: &std::path::Path) -> anyhow::Result<()> {
+fn verify(data: &DataArgs) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     let bar = std::io::stderr().is_terminal().then(|| {
         indicatif::ProgressBar::new(0).with_style(
@@ -233,8 +284,11 @@ fn verify(data: &std::path::Path) -> anyhow::Result<()> {
             bar.set_position(done);
         }
     };
-    let report = store::verify(data, &mut progress)
-        .with_context(|| format!("cannot verify {}", data.display()))?;
+    let report = match &data.database {
+        Some(url) => store::verify_postgres(url, &mut progress),
+        None => store::verify(&data.data, &mut progress),
+    }
+    .with_context(|| format!("cannot verify {}", data.describe()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

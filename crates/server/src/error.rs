@@ -86,7 +86,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotMergeable(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "not_mergeable", error.to_string())
             }
-            StoreError::Database(_) | StoreError::Corrupt(_) => Self::internal(error),
+            StoreError::Database(_) | StoreError::Backend(_) | StoreError::Corrupt(_) => {
+                Self::internal(error)
+            }
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum StoreError {
     NotMergeable(#[from] xapi::document::MergeError),
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Backend(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error("the store is shutting down")]

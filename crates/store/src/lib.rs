@@ -8,6 +8,7 @@ mod credentials;
 mod documents;
 mod error;
 mod key_file;
+mod pg;
 mod sql;
 mod sqlite;
 
@@ -24,6 +25,7 @@ pub use documents::{
 };
 pub use error::StoreError;
 pub use ledger::{Checkpoint, Entry, Hash, Problem, VerifyingKey};
+pub use pg::{PgStore, verify_postgres};
 pub use sql::{SqlStore, VerifyProgress, VerifyReport};
 pub use sqlite::{SqliteStore, verify};
 pub use xapi::statement::Accepted;

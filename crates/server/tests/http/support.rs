@@ -1,6 +1,6 @@
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
-use store::{NewCredential, SqliteStore, Store};
+use store::{NewCredential, PgStore, SqliteStore, Store};
 
 pub const KEY: &str = "test-key";
 pub const SECRET: &str = "test-secret";
@@ -19,32 +19,30 @@ impl TestServer {
         Self::start_with(server::Config::default()).await
     }
 
+    /// Starts on SQLite, or on PostgreSQL when `ATTEST_TEST_DATABASE_URL` names a server (each
+    /// test then gets a schema of its own there).
     pub async fn start_with(config: server::Config) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path()).expect("open store");
-        store
-            .create_credential(
-                "system".into(),
-                NewCredential {
-                    key: KEY.into(),
-                    secret_hash: store::hash_secret(SECRET).expect("hash"),
-                    name: "test suite".into(),
-                },
-            )
-            .await
-            .expect("credential");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let state = server::AppState::new(store, config);
-        tokio::spawn(async move {
-            let _ = server::serve(listener, state, async move {
-                let _ = stop.await;
-            })
-            .await;
-        });
+        let stop = async move {
+            let _ = stop.await;
+        };
+        match std::env::var("ATTEST_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let store = PgStore::connect(&fresh_schema(&url).await)
+                    .await
+                    .expect("connect");
+                serve(store, config, listener, stop).await;
+            }
+            _ => {
+                let store = SqliteStore::open(dir.path()).expect("open store");
+                serve(store, config, listener, stop).await;
+            }
+        }
         TestServer {
             base,
             client: Client::new(),
@@ -115,6 +113,48 @@ impl TestServer {
         let body: Value = response.json().await.expect("json");
         body["statements"].as_array().cloned().expect("statements")
     }
+}
+
+/// Adds the test credential and serves `store` until `stop`.
+async fn serve<S: Store>(
+    store: S,
+    config: server::Config,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    store
+        .create_credential(
+            "system".into(),
+            NewCredential {
+                key: KEY.into(),
+                secret_hash: store::hash_secret(SECRET).expect("hash"),
+                name: "test suite".into(),
+            },
+        )
+        .await
+        .expect("credential");
+    let state = server::AppState::new(store, config);
+    tokio::spawn(async move {
+        let _ = server::serve(listener, state, stop).await;
+    });
+}
+
+/// A new, empty schema on the test PostgreSQL server, and the URL that makes it the default.
+pub async fn fresh_schema(url: &str) -> String {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = url.to_string();
+    let name = schema.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .expect("connect to the test PostgreSQL");
+        client
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .expect("create schema");
+    })
+    .await
+    .expect("task");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
 }
 
 /// Asserts a status and returns the JSON error message (for checks on what it names).

@@ -199,6 +199,19 @@ struct Inner<B: Backend> {
     public_key: VerifyingKey,
 }
 
+impl<B: Backend> Drop for Inner<B> {
+    fn drop(&mut self) {
+        // Closing a connection may block (PostgreSQL's client waits for the server): never on an
+        // async worker thread.
+        let readers = std::mem::take(self.readers.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if !readers.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("attest-close".into())
+                .spawn(move || drop(readers));
+        }
+    }
+}
+
 impl<B: Backend> SqlStore<B> {
     pub(crate) fn start(backend: B) -> Result<SqlStore<B>, StoreError> {
         let mut conn = backend.write_connection()?;

@@ -1,0 +1,357 @@
+//! The PostgreSQL backend: several stateless Attest nodes on one database. Every write
+//! transaction locks the ledger head row first (`SELECT … FOR UPDATE`), so writers on all nodes
+//! are serialised: the ledger stays one chain, `stored` follows `seq`, and concurrent batches that
+//! share activities and agents never deadlock. The checkpoint signing key lives in the database,
+//! so every node signs with the same key.
+use std::collections::HashMap;
+use std::error::Error;
+
+use bytes::BytesMut;
+use ledger::SigningKey;
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Client, NoTls, Statement};
+use rand::RngCore;
+
+use crate::StoreError;
+use crate::sql::{Arg, Backend, Cell, Row, Sql, SqlStore, VerifyProgress, VerifyReport};
+
+/// The store on PostgreSQL.
+pub type PgStore = SqlStore<PgBackend>;
+
+pub struct PgBackend {
+    url: String,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:pass@host:port/db`), applying migrations.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let backend = PgBackend {
+            url: url.to_string(),
+        };
+        // The synchronous client blocks: keep it off the async worker threads.
+        let store = tokio::task::spawn_blocking(move || {
+            let mut conn = backend.connect()?;
+            migrate(&mut conn)?;
+            SqlStore::start(backend)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("connect task failed: {e}")))??;
+        store.follow_commits();
+        Ok(store)
+    }
+}
+
+/// Verifies the store at `url` (see `attest verify`).
+pub fn verify_postgres(
+    url: &str,
+    progress: VerifyProgress<'_>,
+) -> Result<VerifyReport, StoreError> {
+    let backend = PgBackend {
+        url: url.to_string(),
+    };
+    let mut conn = backend.connect()?;
+    let key = read_key(&mut conn)?.ok_or_else(|| {
+        StoreError::Corrupt("this database has no ledger key: it was never opened by Attest".into())
+    })?;
+    PgStore::verify_with(&mut conn, &key.verifying_key(), progress)
+}
+
+impl PgBackend {
+    fn connect(&self) -> Result<PgConn, StoreError> {
+        let client = Client::connect(&self.url, NoTls).map_err(pg)?;
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+}
+
+fn pg(error: postgres::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+impl Backend for PgBackend {
+    type Conn = PgConn;
+
+    fn write_connection(&self) -> Result<PgConn, StoreError> {
+        self.connect()
+    }
+
+    fn read_connection(&self) -> Result<PgConn, StoreError> {
+        self.connect()
+    }
+
+    fn begin_write(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    fn lock_head(&self) -> &'static str {
+        " FOR UPDATE"
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn signing_key(&self, conn: &mut PgConn) -> Result<SigningKey, StoreError> {
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        // The first node to get here creates the key; every node then reads the same one.
+        conn.exec(
+            "INSERT INTO ledger_key (id, seed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+            &[Arg::Bytes(&seed)],
+        )?;
+        read_key(conn)?.ok_or_else(|| StoreError::Corrupt("the ledger key row vanished".into()))
+    }
+}
+
+fn read_key(conn: &mut PgConn) -> Result<Option<SigningKey>, StoreError> {
+    let Some(row) = conn.row("SELECT seed FROM ledger_key WHERE id = 1", &[])? else {
+        return Ok(None);
+    };
+    let seed: [u8; 32] = row
+        .bytes(0)?
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("the ledger key is not 32 bytes".into()))?;
+    Ok(Some(SigningKey::from_bytes(&seed)))
+}
+
+/// A PostgreSQL connection speaking the engine's [`Sql`], with its prepared statements.
+pub struct PgConn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl PgConn {
+    fn prepared(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).map_err(pg)?;
+        if self.statements.len() > 1_000 {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+}
+
+impl ToSql for Arg<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        match self {
+            Arg::Int(v) if *ty == Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+            Arg::Int(v) => v.to_sql(ty, out),
+            Arg::Text(s) => s.to_sql(ty, out),
+            Arg::Bytes(b) => b.to_sql(ty, out),
+            Arg::Bool(b) => b.to_sql(ty, out),
+            Arg::Null => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn cell(row: &postgres::Row, i: usize) -> Result<Cell, StoreError> {
+    let ty = row.columns()[i].type_().clone();
+    let cell = if ty == Type::INT8 {
+        row.try_get::<_, Option<i64>>(i)
+            .map(|v| v.map_or(Cell::Null, Cell::Int))
+    } else if ty == Type::INT4 {
+        row.try_get::<_, Option<i32>>(i)
+            .map(|v| v.map_or(Cell::Null, |v| Cell::Int(v.into())))
+    } else if ty == Type::INT2 {
+        row.try_get::<_, Option<i16>>(i)
+            .map(|v| v.map_or(Cell::Null, |v| Cell::Int(v.into())))
+    } else if ty == Type::BOOL {
+        row.try_get::<_, Option<bool>>(i)
+            .map(|v| v.map_or(Cell::Null, |v| Cell::Int(v.into())))
+    } else if ty == Type::BYTEA {
+        row.try_get::<_, Option<Vec<u8>>>(i)
+            .map(|v| v.map_or(Cell::Null, Cell::Bytes))
+    } else {
+        row.try_get::<_, Option<String>>(i)
+            .map(|v| v.map_or(Cell::Null, Cell::Text))
+    };
+    cell.map_err(pg)
+}
+
+impl Sql for PgConn {
+    fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let statement = self.prepared(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        self.client.execute(&statement, &params).map_err(pg)
+    }
+
+    fn rows(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>, StoreError> {
+        let statement = self.prepared(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let rows = self.client.query(&statement, &params).map_err(pg)?;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| cell(row, i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Row)
+            })
+            .collect()
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.client.batch_execute(sql).map_err(pg)
+    }
+}
+
+/// Each entry is one migration. Never edit a released one: add another.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE statements (
+    seq       BIGINT  PRIMARY KEY,
+    id        TEXT    NOT NULL UNIQUE,
+    stored_us BIGINT  NOT NULL,
+    target    TEXT,
+    voiding   BOOLEAN NOT NULL,
+    voided    BOOLEAN NOT NULL DEFAULT FALSE,
+    json      TEXT    NOT NULL
+);
+CREATE INDEX statements_stored ON statements (stored_us);
+CREATE INDEX statements_target ON statements (target) WHERE target IS NOT NULL;
+
+CREATE TABLE terms (
+    id   BIGSERIAL PRIMARY KEY,
+    term TEXT NOT NULL UNIQUE
+);
+CREATE TABLE postings (
+    term BIGINT NOT NULL,
+    seq  BIGINT NOT NULL,
+    PRIMARY KEY (term, seq)
+);
+
+CREATE TABLE attachments (
+    id           BIGSERIAL PRIMARY KEY,
+    sha2         TEXT  NOT NULL UNIQUE,
+    content_type TEXT  NOT NULL,
+    content      BYTEA NOT NULL
+);
+
+CREATE TABLE activities (
+    iri        TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
+
+CREATE TABLE documents (
+    id           BIGSERIAL PRIMARY KEY,
+    kind         TEXT   NOT NULL,
+    activity     TEXT   NOT NULL,
+    agent        TEXT   NOT NULL,
+    registration TEXT   NOT NULL,
+    doc_id       TEXT   NOT NULL,
+    content_type TEXT   NOT NULL,
+    content      BYTEA  NOT NULL,
+    etag         TEXT   NOT NULL,
+    updated_us   BIGINT NOT NULL,
+    UNIQUE (kind, activity, agent, registration, doc_id)
+);
+
+CREATE TABLE ledger (
+    seq              BIGINT PRIMARY KEY,
+    time             TEXT   NOT NULL,
+    principal        TEXT   NOT NULL,
+    action           TEXT   NOT NULL,
+    kind             TEXT   NOT NULL,
+    resource         TEXT   NOT NULL,
+    content          BYTEA  NOT NULL,
+    previous_content BYTEA,
+    prev             BYTEA  NOT NULL,
+    hash             BYTEA  NOT NULL
+);
+CREATE INDEX ledger_record ON ledger (kind, resource);
+CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'ledger entries are append-only'; END $$;
+CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger
+    FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
+
+CREATE TABLE ledger_head (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    seq           BIGINT  NOT NULL,
+    hash          BYTEA   NOT NULL,
+    frontier      BYTEA   NOT NULL,
+    stored_us     BIGINT  NOT NULL,
+    statement_seq BIGINT  NOT NULL
+);
+
+CREATE TABLE ledger_key (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seed BYTEA   NOT NULL
+);
+
+CREATE TABLE checkpoints (
+    size      BIGINT PRIMARY KEY,
+    root      BYTEA  NOT NULL,
+    head      BYTEA  NOT NULL,
+    time      TEXT   NOT NULL,
+    signature BYTEA  NOT NULL
+);
+
+CREATE TABLE credentials (
+    id          BIGSERIAL PRIMARY KEY,
+    key         TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    created     TEXT NOT NULL,
+    revoked     TEXT
+);
+"#];
+
+/// Applies the migrations the database has not seen yet. Nodes starting together take turns
+/// (an advisory lock), so each migration runs once.
+fn migrate(conn: &mut PgConn) -> Result<(), StoreError> {
+    conn.batch(
+        "SELECT pg_advisory_lock(7461626); CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
+    )?;
+    let result = (|| {
+        let applied = conn
+            .row("SELECT max(version) FROM schema_version", &[])?
+            .and_then(|r| r.opt_int(0).ok().flatten())
+            .unwrap_or(0);
+        let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt(format!(
+                "the database is at schema version {applied}, newer than this Attest ({}); upgrade Attest",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            conn.batch("BEGIN")?;
+            conn.batch(sql)?;
+            if i == 0 {
+                conn.exec(
+                    "INSERT INTO ledger_head (id, seq, hash, frontier, stored_us, statement_seq) VALUES (1, 0, $1, $2, 0, 0)",
+                    &[Arg::Bytes(&ledger::GENESIS), Arg::Bytes(&crate::sql::genesis_frontier())],
+                )?;
+            }
+            conn.exec(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[Arg::Int(i as i64 + 1)],
+            )?;
+            conn.batch("COMMIT")?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = conn.batch("ROLLBACK");
+    }
+    conn.batch("SELECT pg_advisory_unlock(7461626)")?;
+    result
+}
