@@ -2,12 +2,14 @@
 //! database.
 #![forbid(unsafe_code)]
 
+mod transfer;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use store::{NewCredential, PgStore, SqliteStore, Store};
+use store::{CredentialKind, CredentialRequest, PgStore, Scope, SqliteStore, Store, Stores};
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +78,25 @@ macro_rules! with_store {
     };
 }
 
+/// Runs `$body` with `$stores` bound to all the stores (tenants) `$data` holds.
+macro_rules! with_stores {
+    ($data:expr, |$stores:ident| $body:expr) => {
+        match &$data.database {
+            Some(url) => {
+                let $stores = Stores::postgres(url)
+                    .await
+                    .with_context(|| format!("cannot open {}", $data.describe()))?;
+                $body
+            }
+            None => {
+                let $stores = Stores::sqlite(&$data.data)
+                    .with_context(|| format!("cannot open the store in {}", $data.describe()))?;
+                $body
+            }
+        }
+    };
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the LRS. The xAPI base URL is http://HOST:PORT/xapi.
@@ -94,6 +115,9 @@ enum Command {
         /// Seconds between signed ledger checkpoints (one is also made at shutdown).
         #[arg(long, env = "ATTEST_CHECKPOINT_INTERVAL", default_value_t = 60)]
         checkpoint_interval: u64,
+        /// Requests per second one credential may make; 429 beyond (off when absent).
+        #[arg(long, env = "ATTEST_RATE_LIMIT")]
+        rate_limit: Option<u32>,
     },
     /// Check that nothing in the store was altered: every ledger entry, the chain, every signed
     /// checkpoint and every record's content. Exits 0 when intact, 1 naming the first problem.
@@ -104,6 +128,24 @@ enum Command {
     /// Manage the credentials (HTTP Basic key and secret) that clients use.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Manage the stores (tenants): each store's records are reachable only with its credentials.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Import statements from JSON Lines (one statement a line, as `export` writes them).
+    /// Re-running skips the statements already stored with the same content.
+    Import {
+        #[command(flatten)]
+        args: transfer::ImportArgs,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Export statements as JSON Lines to stdout, in stored order, exactly as stored.
+    Export {
+        #[command(flatten)]
+        args: transfer::ExportArgs,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,12 +155,60 @@ enum CredentialCommand {
         /// Who or what uses it (a tool, a person); written into statement authorities.
         #[arg(long)]
         name: String,
+        /// The store it reaches.
+        #[arg(long, default_value = store::DEFAULT_STORE)]
+        store: String,
+        /// An xAPI scope (repeat for several): statements/write, statements/read,
+        /// statements/read/mine, all/read, all, state, define, profile.
+        #[arg(long = "scope", default_value = "all")]
+        scopes: Vec<String>,
+        /// An administrator of stores and credentials (the admin API), not an xAPI client.
+        #[arg(long)]
+        admin: bool,
+        /// When it stops working (RFC 3339).
+        #[arg(long)]
+        expires: Option<String>,
         /// The key (default: random).
         #[arg(long)]
         key: Option<String>,
         /// The secret (default: random).
         #[arg(long)]
         secret: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List credentials (never their secrets).
+    List {
+        /// Only this store's.
+        #[arg(long)]
+        store: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke a credential: refused from its next request on.
+    Revoke {
+        key: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Give a credential a new secret (printed once); the old one stops working.
+    Rotate {
+        key: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Create a store (lowercase letters, digits and '-').
+    Create {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the stores.
+    List {
         #[command(flatten)]
         data: DataArgs,
     },
@@ -148,85 +238,142 @@ fn main() -> anyhow::Result<()> {
                 public_url,
                 max_body_bytes,
                 checkpoint_interval,
+                rate_limit,
             } => {
                 let settings = ServeSettings {
                     listen,
                     public_url,
                     max_body_bytes,
+                    rate_limit,
                     checkpoint_interval: std::time::Duration::from_secs(checkpoint_interval.max(1)),
                     describe: data.describe(),
                 };
-                with_store!(data, |store| serve(store, settings).await)
+                with_stores!(data, |stores| serve(stores, settings).await)
             }
             Command::Verify { .. } => Ok(()),
-            Command::Credential(CredentialCommand::Create {
-                name,
-                key,
-                secret,
-                data,
-            }) => with_store!(data, |store| {
-                let (key, secret) = create_credential(&store, "cli", name, key, secret).await?;
-                println!("key: {key}\nsecret: {secret}");
+            Command::Import { args, data } => {
+                with_store!(data, |store| transfer::import(&store, args).await)
+            }
+            Command::Export { args, data } => {
+                with_store!(data, |store| transfer::export(&store, args).await)
+            }
+            Command::Credential(command) => credential_command(command).await,
+            Command::Store(StoreCommand::Create { name, data }) => with_stores!(data, |stores| {
+                stores.create("cli", &name).await?;
+                println!("store {name} created");
+                Ok(())
+            }),
+            Command::Store(StoreCommand::List { data }) => with_stores!(data, |stores| {
+                for (name, created) in stores.list().await? {
+                    println!(
+                        "{name}\t{}",
+                        created.map(|t| t.to_string()).unwrap_or_default()
+                    );
+                }
                 Ok(())
             }),
         }
     })
 }
 
-async fn create_credential<S: Store>(
-    store: &S,
-    principal: &str,
-    name: String,
-    key: Option<String>,
-    secret: Option<String>,
-) -> anyhow::Result<(String, String)> {
-    let key = key.unwrap_or_else(|| random_token(16));
-    let secret = secret.unwrap_or_else(|| random_token(32));
-    anyhow::ensure!(
-        !key.is_empty() && !key.contains(':'),
-        "a key must be non-empty and contain no ':'"
-    );
-    anyhow::ensure!(!secret.is_empty(), "a secret must not be empty");
-    let secret_hash = store::hash_secret(&secret).map_err(anyhow::Error::msg)?;
-    store
-        .create_credential(
-            principal.to_string(),
-            NewCredential {
-                key: key.clone(),
-                secret_hash,
+async fn credential_command(command: CredentialCommand) -> anyhow::Result<()> {
+    match command {
+        CredentialCommand::Create {
+            name,
+            store,
+            scopes,
+            admin,
+            expires,
+            key,
+            secret,
+            data,
+        } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| Scope::parse(s).with_context(|| format!("unknown scope '{s}'")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let expires = expires
+                .map(|t| {
+                    t.parse()
+                        .with_context(|| format!("--expires '{t}' is not an RFC 3339 timestamp"))
+                })
+                .transpose()?;
+            let kind = if admin {
+                CredentialKind::Admin
+            } else {
+                CredentialKind::Xapi
+            };
+            let request = CredentialRequest {
                 name,
-            },
-        )
-        .await?;
-    Ok((key, secret))
-}
-
-/// A random string of letters and digits, safe in a Basic credential and on a command line.
-fn random_token(length: usize) -> String {
-    use rand::Rng;
-    rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(length)
-        .map(char::from)
-        .collect()
+                store,
+                kind,
+                scopes,
+                expires,
+                key,
+                secret,
+            };
+            with_stores!(data, |stores| {
+                let (credential, secret) = stores.issue_credential("cli", request).await?;
+                println!("key: {}\nsecret: {secret}", credential.key);
+                Ok(())
+            })
+        }
+        CredentialCommand::List { store, data } => with_stores!(data, |stores| {
+            for c in stores.default_store().credentials(store).await? {
+                let scopes: Vec<&str> = c.scopes.iter().map(|s| s.name()).collect();
+                let state = if c.revoked.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{state}",
+                    c.key,
+                    c.name,
+                    c.store,
+                    c.kind.as_str(),
+                    scopes.join(" ")
+                );
+            }
+            Ok(())
+        }),
+        CredentialCommand::Revoke { key, data } => with_stores!(data, |stores| {
+            stores.revoke_credential("cli", &key).await?;
+            println!("credential {key} revoked");
+            Ok(())
+        }),
+        CredentialCommand::Rotate { key, data } => with_stores!(data, |stores| {
+            let (_, secret) = stores.rotate_credential("cli", &key).await?;
+            println!("key: {key}\nsecret: {secret}");
+            Ok(())
+        }),
+    }
 }
 
 struct ServeSettings {
     listen: SocketAddr,
     public_url: Option<String>,
     max_body_bytes: usize,
+    rate_limit: Option<u32>,
     checkpoint_interval: std::time::Duration,
     describe: String,
 }
 
-async fn serve<S: Store + Clone>(store: S, settings: ServeSettings) -> anyhow::Result<()> {
-    if store.credential_count().await? == 0 {
-        let key = std::env::var("ATTEST_BOOTSTRAP_KEY").ok();
-        let secret = std::env::var("ATTEST_BOOTSTRAP_SECRET").ok();
-        let (key, secret) =
-            create_credential(&store, "system", "bootstrap".into(), key, secret).await?;
+async fn serve<S: Store>(stores: Stores<S>, settings: ServeSettings) -> anyhow::Result<()> {
+    if stores.default_store().credential_count().await? == 0 {
+        let request = CredentialRequest {
+            name: "bootstrap".into(),
+            store: store::DEFAULT_STORE.into(),
+            kind: CredentialKind::Xapi,
+            scopes: vec![Scope::All],
+            expires: None,
+            key: std::env::var("ATTEST_BOOTSTRAP_KEY").ok(),
+            secret: std::env::var("ATTEST_BOOTSTRAP_SECRET").ok(),
+        };
+        let (credential, secret) = stores.issue_credential("system", request).await?;
         println!(
-            "Created the first credential (shown once, keep it safe):\n  key:    {key}\n  secret: {secret}"
+            "Created the first credential (shown once, keep it safe):\n  key:    {}\n  secret: {secret}",
+            credential.key
         );
     }
     let listen = settings.listen;
@@ -239,31 +386,51 @@ async fn serve<S: Store + Clone>(store: S, settings: ServeSettings) -> anyhow::R
             .public_url
             .unwrap_or_else(|| format!("http://{local}")),
         max_body_bytes: settings.max_body_bytes,
+        rate_limit: settings.rate_limit,
         ..server::Config::default()
     };
-    let state = server::AppState::new(store.clone(), config);
+    let state = server::AppState::new(stores, config);
     let checkpoints = tokio::spawn(checkpoint_periodically(
-        store.clone(),
+        state.clone(),
         settings.checkpoint_interval,
     ));
     println!(
         "Attest is listening: xAPI base URL http://{local}/xapi (data in {})",
         settings.describe
     );
-    server::serve(listener, state, shutdown_signal()).await?;
+    server::serve(listener, state.clone(), shutdown_signal()).await?;
     checkpoints.abort();
-    store.create_checkpoint().await?;
+    checkpoint_all(&state.stores).await;
     Ok(())
 }
 
-/// Signs a checkpoint over the ledger every `interval` (none when nothing was written since).
-async fn checkpoint_periodically<S: Store>(store: S, interval: std::time::Duration) {
+/// Signs a checkpoint over every store's ledger every `interval` (none where nothing was written
+/// since).
+async fn checkpoint_periodically<S: Store>(
+    state: server::Shared<S>,
+    interval: std::time::Duration,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(error) = store.create_checkpoint().await {
-            tracing::error!(%error, "could not make a ledger checkpoint");
+        checkpoint_all(&state.stores).await;
+    }
+}
+
+async fn checkpoint_all<S: Store>(stores: &Stores<S>) {
+    let names = match stores.list().await {
+        Ok(list) => list.into_iter().map(|(name, _)| name).collect::<Vec<_>>(),
+        Err(error) => return tracing::error!(%error, "could not list the stores"),
+    };
+    for name in names {
+        let result = match stores.get(&name).await {
+            Ok(Some(store)) => store.create_checkpoint().await.map(|_| ()),
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            tracing::error!(%error, store = %name, "could not make a ledger checkpoint");
         }
     }
 }

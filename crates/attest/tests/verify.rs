@@ -25,11 +25,7 @@ fn fixture() -> Fixture {
         store
             .create_credential(
                 "system".into(),
-                NewCredential {
-                    key: "lms".into(),
-                    secret_hash: store::hash_secret("pw").expect("hash"),
-                    name: "LMS".into(),
-                },
+                NewCredential::full_access("lms".into(), store::hash_secret("pw").expect("hash"), "LMS".into()),
             )
             .await
             .expect("credential");

@@ -5,20 +5,18 @@
 //! revoked credential is seen on the next request because the credential row is read every time.
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use store::{Credential, Store};
+use store::{Credential, CredentialKind, Scope, Store};
 
 use crate::Shared;
 use crate::error::ApiError;
-
-/// The credential a request was sent with.
-#[derive(Debug, Clone)]
-pub struct Authenticated(pub Credential);
 
 #[derive(Default)]
 pub(crate) struct VerifiedSecrets {
@@ -43,34 +41,148 @@ impl VerifiedSecrets {
     }
 }
 
-impl<S: Store> FromRequestParts<Shared<S>> for Authenticated {
+/// Checks the Basic credentials of a request: known, active, right secret, under its rate.
+async fn credential<S: Store>(parts: &Parts, state: &Shared<S>) -> Result<Credential, ApiError> {
+    let (key, secret) = basic_credentials(parts)?;
+    let refused = || ApiError::unauthorized("the credentials were refused");
+    let credential = state
+        .stores
+        .default_store()
+        .credential(key.clone())
+        .await?
+        .ok_or_else(refused)?;
+    if credential.revoked.is_some() {
+        return Err(ApiError::unauthorized("this credential has been revoked"));
+    }
+    if !credential.is_active(jiff::Timestamp::now()) {
+        return Err(ApiError::unauthorized("this credential has expired"));
+    }
+    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    if !state.verified.knows(&key, digest, &credential.secret_hash) {
+        let hash = credential.secret_hash.clone();
+        let ok = tokio::task::spawn_blocking(move || store::verify_secret(&secret, &hash))
+            .await
+            .map_err(ApiError::internal)?;
+        if !ok {
+            return Err(refused());
+        }
+        state
+            .verified
+            .remember(key, digest, credential.secret_hash.clone());
+    }
+    state.limiter.admit(&credential.key)?;
+    Ok(credential)
+}
+
+/// An xAPI request: the credential, and the one store it reaches (never chosen by the client).
+#[derive(Debug, Clone)]
+pub struct Authenticated<S> {
+    pub credential: Credential,
+    pub store: S,
+}
+
+impl<S> Authenticated<S> {
+    /// Refuses with 403 unless the credential has one of `scopes` (or `all`).
+    pub fn require(&self, scopes: &[Scope], what: &str) -> Result<(), ApiError> {
+        if self.credential.has_any(scopes) {
+            return Ok(());
+        }
+        let names: Vec<&str> = scopes.iter().map(|s| s.name()).collect();
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "this credential may not {what}: it needs one of the scopes {}",
+                names.join(", ")
+            ),
+        ))
+    }
+
+    /// When the credential may read only the statements it stored (`statements/read/mine`), the
+    /// authority they must have.
+    pub fn only_mine(&self) -> bool {
+        !self
+            .credential
+            .has_any(&[Scope::StatementsRead, Scope::AllRead])
+    }
+}
+
+impl<S: Store> FromRequestParts<Shared<S>> for Authenticated<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared<S>) -> Result<Self, ApiError> {
-        let (key, secret) = basic_credentials(parts)?;
-        let refused = || ApiError::unauthorized("the credentials were refused");
-        let credential = state
-            .store
-            .credential(key.clone())
-            .await?
-            .ok_or_else(refused)?;
-        if credential.revoked.is_some() {
-            return Err(ApiError::unauthorized("this credential has been revoked"));
+        let credential = credential(parts, state).await?;
+        if credential.kind != CredentialKind::Xapi {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "an admin credential manages stores and credentials; it cannot use the xAPI",
+            ));
         }
-        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        if !state.verified.knows(&key, digest, &credential.secret_hash) {
-            let hash = credential.secret_hash.clone();
-            let ok = tokio::task::spawn_blocking(move || store::verify_secret(&secret, &hash))
-                .await
-                .map_err(ApiError::internal)?;
-            if !ok {
-                return Err(refused());
-            }
-            state
-                .verified
-                .remember(key, digest, credential.secret_hash.clone());
+        let store = state.stores.get(&credential.store).await?.ok_or_else(|| {
+            ApiError::internal(format!(
+                "credential {} names a missing store",
+                credential.key
+            ))
+        })?;
+        Ok(Authenticated { credential, store })
+    }
+}
+
+/// An administration request (`/api/admin`): an admin credential.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Credential);
+
+impl<S: Store> FromRequestParts<Shared<S>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared<S>) -> Result<Self, ApiError> {
+        let credential = credential(parts, state).await?;
+        if credential.kind != CredentialKind::Admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this needs an admin credential",
+            ));
         }
-        Ok(Authenticated(credential))
+        Ok(Admin(credential))
+    }
+}
+
+/// Requests per second per credential, as a token bucket (Communication 3.2: 429).
+pub(crate) struct RateLimiter {
+    per_second: Option<f64>,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub(crate) fn new(per_second: Option<u32>) -> RateLimiter {
+        RateLimiter {
+            per_second: per_second.filter(|&n| n > 0).map(f64::from),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn admit(&self, key: &str) -> Result<(), ApiError> {
+        let Some(rate) = self.per_second else {
+            return Ok(());
+        };
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let (tokens, last) = buckets.entry(key.to_string()).or_insert((rate, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(rate);
+        *last = now;
+        if *tokens < 1.0 {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("this credential may make {rate} requests per second; slow down"),
+            ));
+        }
+        *tokens -= 1.0;
+        Ok(())
     }
 }
 

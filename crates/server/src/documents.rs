@@ -12,7 +12,8 @@ use axum::routing::get;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 use store::{
-    DocumentKey, DocumentKind, DocumentScope, DocumentWrite, Preconditions, StatementQuery, Store,
+    DocumentKey, DocumentKind, DocumentScope, DocumentWrite, Preconditions, Scope, StatementQuery,
+    Store,
 };
 use xapi::agent::Ifi;
 use xapi::{Version, index, rules};
@@ -22,6 +23,15 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::headers::http_date;
 use crate::params::Params;
+
+/// The Agents and Activities resources describe what statements say: readable with any of these.
+const DESCRIBE_SCOPES: &[Scope] = &[
+    Scope::AllRead,
+    Scope::StatementsRead,
+    Scope::Define,
+    Scope::Profile,
+    Scope::State,
+];
 
 pub fn routes<S: Store>() -> Router<Shared<S>> {
     Router::new()
@@ -53,6 +63,8 @@ pub fn routes<S: Store>() -> Router<Shared<S>> {
 /// What differs between the three document resources.
 trait Resource: Send + Sync + 'static {
     const KIND: DocumentKind;
+    /// The scope that grants this resource (Communication 4.2).
+    const SCOPE: Scope;
     /// The parameter naming one document.
     const ID: &'static str;
     /// Every parameter the resource knows.
@@ -72,6 +84,7 @@ struct AgentProfileResource;
 
 impl Resource for StateResource {
     const KIND: DocumentKind = DocumentKind::State;
+    const SCOPE: Scope = Scope::State;
     const ID: &'static str = "stateId";
     const PARAMS: &'static [&'static str] =
         &["activityId", "agent", "registration", "stateId", "since"];
@@ -97,6 +110,7 @@ impl Resource for StateResource {
 
 impl Resource for ActivityProfileResource {
     const KIND: DocumentKind = DocumentKind::ActivityProfile;
+    const SCOPE: Scope = Scope::Profile;
     const ID: &'static str = "profileId";
     const PARAMS: &'static [&'static str] = &["activityId", "profileId", "since"];
     const PUT_NEEDS_PRECONDITION: bool = true;
@@ -114,6 +128,7 @@ impl Resource for ActivityProfileResource {
 
 impl Resource for AgentProfileResource {
     const KIND: DocumentKind = DocumentKind::AgentProfile;
+    const SCOPE: Scope = Scope::Profile;
     const ID: &'static str = "profileId";
     const PARAMS: &'static [&'static str] = &["agent", "profileId", "since"];
     const PUT_NEEDS_PRECONDITION: bool = true;
@@ -220,10 +235,11 @@ fn preconditions(
 }
 
 async fn get_document<S: Store, R: Resource>(
-    State(state): State<Shared<S>>,
-    Authenticated(_): Authenticated,
+    auth: Authenticated<S>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    auth.require(&[R::SCOPE, Scope::AllRead], "read these documents")?;
+    let store = auth.store;
     let params = Params::parse(query.as_deref(), R::PARAMS)?;
     let since = since_param(&params)?;
     if let Some(key) = document_key::<R>(&params)? {
@@ -233,7 +249,7 @@ async fn get_document<S: Store, R: Resource>(
                 R::ID
             )));
         }
-        let document = state.store.document(key).await?;
+        let document = store.document(key).await?;
         let document = document.ok_or_else(|| ApiError::not_found("no such document"))?;
         let mut response = document.content.into_response();
         let headers = response.headers_mut();
@@ -246,7 +262,7 @@ async fn get_document<S: Store, R: Resource>(
         headers.insert(LAST_MODIFIED, http_date(document.updated));
         return Ok(response);
     }
-    let ids = state.store.document_ids(R::scope(&params)?, since).await?;
+    let ids = store.document_ids(R::scope(&params)?, since).await?;
     let last_modified = ids.iter().map(|(_, updated)| *updated).max();
     let mut response = Json(ids.into_iter().map(|(id, _)| id).collect::<Vec<_>>()).into_response();
     if let Some(at) = last_modified {
@@ -257,7 +273,7 @@ async fn get_document<S: Store, R: Resource>(
 
 async fn put_document<S: Store, R: Resource>(
     state: State<Shared<S>>,
-    auth: Authenticated,
+    auth: Authenticated<S>,
     query: RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -267,7 +283,7 @@ async fn put_document<S: Store, R: Resource>(
 
 async fn post_document<S: Store, R: Resource>(
     state: State<Shared<S>>,
-    auth: Authenticated,
+    auth: Authenticated<S>,
     query: RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -276,13 +292,15 @@ async fn post_document<S: Store, R: Resource>(
 }
 
 async fn write_document<S: Store, R: Resource>(
-    State(state): State<Shared<S>>,
-    Authenticated(credential): Authenticated,
+    State(_): State<Shared<S>>,
+    auth: Authenticated<S>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
     merge: bool,
 ) -> Result<Response, ApiError> {
+    auth.require(&[R::SCOPE], "write these documents")?;
+    let Authenticated { credential, store } = auth;
     let params = Params::parse(query.as_deref(), R::PARAMS)?;
     if params.has("since") {
         return Err(ApiError::bad_request("since is only for GET"));
@@ -312,19 +330,17 @@ async fn write_document<S: Store, R: Resource>(
         merge,
         preconditions: preconditions(&headers, R::PUT_NEEDS_PRECONDITION && !merge)?,
     };
-    state
-        .store
-        .write_document(credential.principal(), write)
-        .await?;
+    store.write_document(credential.principal(), write).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn delete_document<S: Store, R: Resource>(
-    State(state): State<Shared<S>>,
-    Authenticated(credential): Authenticated,
+    auth: Authenticated<S>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    auth.require(&[R::SCOPE], "delete these documents")?;
+    let Authenticated { credential, store } = auth;
     let params = Params::parse(query.as_deref(), R::PARAMS)?;
     if params.has("since") {
         return Err(ApiError::bad_request("since is only for GET"));
@@ -337,8 +353,7 @@ async fn delete_document<S: Store, R: Resource>(
             R::ID
         )));
     }
-    state
-        .store
+    store
         .delete_documents(
             credential.principal(),
             scope,
@@ -352,13 +367,13 @@ async fn delete_document<S: Store, R: Resource>(
 /// The Agents resource (Communication 2.4): the Person Attest knows for an Agent. Attest keeps no
 /// mapping between identifiers, so the Person has the requested IFI and the latest name seen with it.
 async fn get_person<S: Store>(
-    State(state): State<Shared<S>>,
-    Authenticated(_): Authenticated,
+    auth: Authenticated<S>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    auth.require(DESCRIBE_SCOPES, "read agents")?;
     let params = Params::parse(query.as_deref(), &["agent"])?;
     let ifi = agent_param(&params)?;
-    let page = state
+    let page = auth
         .store
         .query(StatementQuery {
             terms: vec![index::agent_term(&ifi, true)],
@@ -385,13 +400,13 @@ async fn get_person<S: Store>(
 /// The Activities resource (Communication 2.5): the canonical Activity, or just its id when the
 /// LRS has no definition (2.0 shall).
 async fn get_activity<S: Store>(
-    State(state): State<Shared<S>>,
-    Authenticated(_): Authenticated,
+    auth: Authenticated<S>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    auth.require(DESCRIBE_SCOPES, "read activities")?;
     let params = Params::parse(query.as_deref(), &["activityId"])?;
     let id = activity_param(&params)?;
-    let mut definitions = state.store.activity_definitions(vec![id.clone()]).await?;
+    let mut definitions = auth.store.activity_definitions(vec![id.clone()]).await?;
     let mut activity = json!({"objectType": "Activity", "id": id});
     if let Some(definition) = definitions.remove(&id) {
         activity["definition"] = definition;

@@ -67,6 +67,20 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
             }
+            StoreError::NotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", error.to_string())
+            }
+            StoreError::InvalidCredential(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_credential",
+                error.to_string(),
+            ),
+            StoreError::InvalidName(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_name", error.to_string())
+            }
+            StoreError::DuplicateStore(_) => {
+                Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
+            }
             StoreError::DuplicateKey(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
             }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod about;
+mod admin;
 mod alternate;
 mod attachments;
 mod audit;
@@ -24,11 +25,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, Method, StatusCode};
 use axum::middleware;
 use axum::routing::get;
-use store::Store;
+use store::{Store, Stores};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use auth::Authenticated;
+pub use auth::{Admin, Authenticated};
 pub use error::ApiError;
 
 /// Settings of the HTTP layer.
@@ -40,6 +41,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// The most statements one query page returns (also what `limit=0` means).
     pub max_page_size: usize,
+    /// Requests per second one credential may make (429 beyond); `None`: no limit.
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for Config {
@@ -48,21 +51,25 @@ impl Default for Config {
             authority_home_page: "http://localhost:8080".into(),
             max_body_bytes: 16 * 1024 * 1024,
             max_page_size: 500,
+            rate_limit: None,
         }
     }
 }
 
 /// What every handler shares.
 pub struct AppState<S> {
-    pub store: S,
+    /// The stores (tenants); a request reaches only its credential's store.
+    pub stores: Stores<S>,
     pub config: Config,
     verified: auth::VerifiedSecrets,
+    limiter: auth::RateLimiter,
 }
 
 impl<S> AppState<S> {
-    pub fn new(store: S, config: Config) -> Arc<Self> {
+    pub fn new(stores: Stores<S>, config: Config) -> Arc<Self> {
         Arc::new(AppState {
-            store,
+            stores,
+            limiter: auth::RateLimiter::new(config.rate_limit),
             config,
             verified: Default::default(),
         })
@@ -81,6 +88,7 @@ pub fn router<S: Store>(state: Shared<S>) -> Router {
     let app = Router::new()
         .nest("/xapi", xapi)
         .nest("/api/audit", audit::routes::<S>())
+        .nest("/api/admin", admin::routes::<S>())
         .route("/health", get(health::<S>))
         .fallback(|| async { unknown_resource() })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -121,7 +129,7 @@ fn cors() -> CorsLayer {
 }
 
 async fn health<S: Store>(State(state): State<Shared<S>>) -> Result<&'static str, ApiError> {
-    state.store.credential_count().await?;
+    state.stores.default_store().credential_count().await?;
     Ok("ok")
 }
 

@@ -13,7 +13,7 @@ use axum::{Extension, Router};
 use base64::Engine;
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use store::{AttachmentContent, StatementQuery, Store, StoredStatement};
+use store::{AttachmentContent, Scope, StatementQuery, Store, StoredStatement};
 use uuid::Uuid;
 use xapi::agent::Ifi;
 use xapi::format::Format;
@@ -47,6 +47,28 @@ const GET_PARAMS: &[&str] = &[
 const SINGLE_PARAMS: &[&str] = &["statementId", "voidedStatementId", "format", "attachments"];
 /// Where `more` links point; the token carries the query and the cursor.
 const MORE_PATH: &str = "/xapi/statements/more/";
+/// Any of these lets a credential read statements (`statements/read/mine` only its own).
+const READ_SCOPES: &[Scope] = &[
+    Scope::StatementsRead,
+    Scope::StatementsReadMine,
+    Scope::AllRead,
+];
+
+/// The authority this LRS writes for the request's credential, as an IFI.
+fn mine<S>(state: &Shared<S>, auth: &Authenticated<S>) -> Ifi {
+    Ifi::Account {
+        home_page: state.config.authority_home_page.clone(),
+        name: auth.credential.key.clone(),
+    }
+}
+
+/// True when the stored statement's authority is `who`.
+fn stored_by(json: &str, who: &Ifi) -> bool {
+    serde_json::from_str::<Value>(json)
+        .ok()
+        .and_then(|s| s.get("authority").and_then(Ifi::of))
+        .is_some_and(|authority| authority == *who)
+}
 
 pub fn routes<S: Store>(state: Shared<S>) -> Router<Shared<S>> {
     Router::new()
@@ -71,7 +93,7 @@ async fn consistent_through<S: Store>(
     request: Request,
     next: Next,
 ) -> Response {
-    let through = state.store.consistent_through();
+    let through = state.stores.consistent_through();
     let rejected = request.extensions().get::<RejectedVersion>().cloned();
     let mut response = match rejected {
         Some(RejectedVersion(message)) => ApiError::bad_request(message).into_response(),
@@ -88,11 +110,13 @@ async fn consistent_through<S: Store>(
 async fn put_statement<S: Store>(
     State(state): State<Shared<S>>,
     Extension(version): Extension<Version>,
-    Authenticated(credential): Authenticated,
+    auth: Authenticated<S>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    auth.require(&[Scope::StatementsWrite], "store statements")?;
+    let Authenticated { credential, store } = auth;
     let params = Params::parse(query.as_deref(), &["statementId"])?;
     let id = params
         .get("statementId")
@@ -122,8 +146,7 @@ async fn put_statement<S: Store>(
         .map_err(ApiError::invalid_statement)?;
     let contents =
         attachments::check([&accepted.statement], upload.parts, upload.multipart, false)?;
-    state
-        .store
+    store
         .insert_statements(credential.principal(), vec![accepted], contents)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -132,11 +155,13 @@ async fn put_statement<S: Store>(
 async fn post_statements<S: Store>(
     State(state): State<Shared<S>>,
     Extension(version): Extension<Version>,
-    Authenticated(credential): Authenticated,
+    auth: Authenticated<S>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    auth.require(&[Scope::StatementsWrite], "store statements")?;
+    let Authenticated { credential, store } = auth;
     Params::parse(query.as_deref(), &[])?;
     let upload = attachments::read(&headers, &body)?;
     let (statements, batch) = match upload.statements {
@@ -177,8 +202,7 @@ async fn post_statements<S: Store>(
         upload.multipart,
         batch,
     )?;
-    let ids = state
-        .store
+    let ids = store
         .insert_statements(credential.principal(), accepted, contents)
         .await?;
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
@@ -189,18 +213,18 @@ async fn post_statements<S: Store>(
 
 async fn get_statements<S: Store>(
     State(state): State<Shared<S>>,
-    Extension(version): Extension<Version>,
-    Authenticated(_): Authenticated,
+    auth: Authenticated<S>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    auth.require(READ_SCOPES, "read statements")?;
     let params = Params::parse(query.as_deref(), GET_PARAMS)?;
     if params.has("statementId") || params.has("voidedStatementId") {
-        return get_single(&state, &params, &headers).await;
+        return get_single(&state, &auth, &params, &headers).await;
     }
-    let _ = version;
     run_query(
         &state,
+        &auth,
         &params,
         query.as_deref().unwrap_or(""),
         None,
@@ -211,11 +235,12 @@ async fn get_statements<S: Store>(
 
 async fn get_more<S: Store>(
     State(state): State<Shared<S>>,
-    Authenticated(_): Authenticated,
+    auth: Authenticated<S>,
     Path(token): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    auth.require(READ_SCOPES, "read statements")?;
     Params::parse(query.as_deref(), &[])?;
     let expired = || ApiError::bad_request("this 'more' link is not one this LRS issued");
     let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -225,11 +250,12 @@ async fn get_more<S: Store>(
     let (after, original) = text.split_once('|').ok_or_else(expired)?;
     let after: i64 = after.parse().map_err(|_| expired())?;
     let params = Params::parse(Some(original), GET_PARAMS)?;
-    run_query(&state, &params, original, Some(after), &headers).await
+    run_query(&state, &auth, &params, original, Some(after), &headers).await
 }
 
 async fn get_single<S: Store>(
     state: &Shared<S>,
+    auth: &Authenticated<S>,
     params: &Params,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -252,7 +278,9 @@ async fn get_single<S: Store>(
         rules::parse_uuid(raw).ok_or_else(|| ApiError::invalid_parameter(name, "not a UUID"))?;
     let format = format_param(params)?;
     let attachments = params.bool("attachments")?.unwrap_or(false);
-    let found = state.store.statement(id, voided).await?;
+    let found = auth.store.statement(id, voided).await?;
+    // Under statements/read/mine, another credential's statement is as good as absent.
+    let found = found.filter(|s| !auth.only_mine() || stored_by(&s.json, &mine(state, auth)));
     let Some(statement) = found else {
         let what = if voided {
             "no voided statement"
@@ -261,24 +289,34 @@ async fn get_single<S: Store>(
         };
         return Err(ApiError::not_found(format!("{what} with id {id}")));
     };
-    let body = render(state, std::slice::from_ref(&statement), format, headers).await?;
+    let body = render(
+        &auth.store,
+        std::slice::from_ref(&statement),
+        format,
+        headers,
+    )
+    .await?;
     let body = body.into_iter().next().unwrap_or_default();
-    let parts = attachment_parts(state, &[&statement.json], attachments).await?;
+    let parts = attachment_parts(&auth.store, &[&statement.json], attachments).await?;
     Ok(respond(body, Some(statement.stored), parts))
 }
 
 async fn run_query<S: Store>(
     state: &Shared<S>,
+    auth: &Authenticated<S>,
     params: &Params,
     original: &str,
     after: Option<i64>,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = statement_query(params, state.config.max_page_size, after)?;
+    let mut query = statement_query(params, state.config.max_page_size, after)?;
+    if auth.only_mine() {
+        query.terms.push(index::authority_term(&mine(state, auth)));
+    }
     let format = format_param(params)?;
     let attachments = params.bool("attachments")?.unwrap_or(false);
-    let page = state.store.query(query).await?;
-    let rendered = render(state, &page.statements, format, headers).await?;
+    let page = auth.store.query(query).await?;
+    let rendered = render(&auth.store, &page.statements, format, headers).await?;
     let more = match page.next {
         Some(cursor) => {
             let token = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -300,7 +338,7 @@ async fn run_query<S: Store>(
     body.push('}');
     let last_modified = page.statements.iter().map(|s| s.stored).max();
     let texts: Vec<&str> = page.statements.iter().map(|s| s.json.as_str()).collect();
-    let parts = attachment_parts(state, &texts, attachments).await?;
+    let parts = attachment_parts(&auth.store, &texts, attachments).await?;
     Ok(respond(body, last_modified, parts))
 }
 
@@ -395,7 +433,7 @@ fn format_param(params: &Params) -> Result<Format, ApiError> {
 
 /// The statements as JSON text in the requested format. `exact` is the stored text as is.
 async fn render<S: Store>(
-    state: &Shared<S>,
+    store: &S,
     statements: &[StoredStatement],
     format: Format,
     headers: &HeaderMap,
@@ -416,7 +454,7 @@ async fn render<S: Store>(
     let mut ids: Vec<String> = parsed.iter().flat_map(xapi::format::activity_ids).collect();
     ids.sort();
     ids.dedup();
-    let definitions = state.store.activity_definitions(ids).await?;
+    let definitions = store.activity_definitions(ids).await?;
     let languages = headers
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -432,7 +470,7 @@ async fn render<S: Store>(
 /// With `attachments=true`, the stored data of the statements' attachments, each once (in the
 /// order the statements name them); `None` when the response is plain JSON.
 async fn attachment_parts<S: Store>(
-    state: &Shared<S>,
+    store: &S,
     statements: &[&str],
     wanted: bool,
 ) -> Result<Option<Vec<AttachmentContent>>, ApiError> {
@@ -443,8 +481,7 @@ async fn attachment_parts<S: Store>(
     if sha2.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let mut found: HashMap<String, AttachmentContent> = state
-        .store
+    let mut found: HashMap<String, AttachmentContent> = store
         .attachments(sha2.clone())
         .await?
         .into_iter()

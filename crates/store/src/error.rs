@@ -5,6 +5,20 @@ pub enum StoreError {
     /// A statement id is already stored with different content (Data 2.3.1).
     #[error("statement {0} is already stored with different content; statements are immutable")]
     Conflict(Uuid),
+    /// No such credential (or store).
+    #[error("{0}")]
+    NotFound(String),
+    /// A credential request that cannot be granted as asked.
+    #[error("{0}")]
+    InvalidCredential(String),
+    /// A store name that is not allowed.
+    #[error(
+        "'{0}' is not a valid store name: use 1-40 lowercase letters, digits and '-', starting with a letter"
+    )]
+    InvalidName(String),
+    /// A store name is taken.
+    #[error("a store named '{0}' already exists")]
+    DuplicateStore(String),
     /// A credential key is taken.
     #[error("a credential with key '{0}' already exists")]
     DuplicateKey(String),

@@ -11,6 +11,7 @@ mod key_file;
 mod pg;
 mod sql;
 mod sqlite;
+mod stores;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,7 +20,10 @@ use jiff::Timestamp;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use credentials::{Credential, NewCredential, hash_secret, verify_secret};
+pub use credentials::{
+    Credential, CredentialChange, CredentialKind, DEFAULT_STORE, NewCredential, Scope, hash_secret,
+    verify_secret,
+};
 pub use documents::{
     Document, DocumentKey, DocumentKind, DocumentScope, DocumentWrite, Preconditions,
 };
@@ -28,6 +32,7 @@ pub use ledger::{Checkpoint, Entry, Hash, Problem, VerifyingKey};
 pub use pg::{PgStore, verify_postgres};
 pub use sql::{SqlStore, VerifyProgress, VerifyReport};
 pub use sqlite::{SqliteStore, verify};
+pub use stores::{CredentialRequest, Stores, valid_store_name};
 pub use xapi::statement::Accepted;
 
 /// The bytes of an attachment, content-addressed by the `sha2` the statement gives for it.
@@ -71,7 +76,7 @@ pub struct StatementPage {
 
 /// What the rest of Attest needs from a database. Every write is durable when its future
 /// resolves with `Ok`.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + Clone + 'static {
     /// Stores a batch atomically: all statements or none. A statement whose id is already stored
     /// with the same content is skipped; with different content the batch fails with
     /// [`StoreError::Conflict`]. Returns the ids in batch order.
@@ -126,6 +131,32 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
 
     fn credential_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The credentials of one store (all stores when `None`), oldest first.
+    fn credentials(
+        &self,
+        store: Option<String>,
+    ) -> impl Future<Output = Result<Vec<Credential>, StoreError>> + Send;
+
+    /// Revokes a credential or rotates its secret; the ledger keeps what it was before.
+    fn change_credential(
+        &self,
+        principal: String,
+        key: String,
+        change: CredentialChange,
+    ) -> impl Future<Output = Result<Credential, StoreError>> + Send;
+
+    /// Records a new store (tenant) in this (the default store's) database.
+    fn create_store_entry(
+        &self,
+        principal: String,
+        name: String,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The stores recorded here, with their creation times.
+    fn store_entries(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, Timestamp)>, StoreError>> + Send;
 
     // ---- documents: State, Activity Profile, Agent Profile ----
 

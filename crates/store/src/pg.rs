@@ -20,14 +20,41 @@ pub type PgStore = SqlStore<PgBackend>;
 
 pub struct PgBackend {
     url: String,
+    /// The schema this store lives in, when not the one the URL's connection defaults to.
+    schema: Option<String>,
 }
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:pass@host:port/db`), applying migrations.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let backend = PgBackend {
+        Self::start_on(PgBackend {
             url: url.to_string(),
-        };
+            schema: None,
+        })
+        .await
+    }
+
+    /// Connects to a store in its own schema (created when missing).
+    pub async fn connect_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
+        Self::start_on(PgBackend {
+            url: url.to_string(),
+            schema: Some(schema.to_string()),
+        })
+        .await
+    }
+
+    /// The schema this store's tables are in.
+    pub async fn current_schema(&self) -> Result<String, StoreError> {
+        self.read_value(|conn| {
+            conn.row("SELECT current_schema()", &[])?
+                .map(|r| r.text(0))
+                .transpose()?
+                .ok_or_else(|| StoreError::Corrupt("no current schema".into()))
+        })
+        .await
+    }
+
+    async fn start_on(backend: PgBackend) -> Result<PgStore, StoreError> {
         // The synchronous client blocks: keep it off the async worker threads.
         let store = tokio::task::spawn_blocking(move || {
             let mut conn = backend.connect()?;
@@ -48,6 +75,7 @@ pub fn verify_postgres(
 ) -> Result<VerifyReport, StoreError> {
     let backend = PgBackend {
         url: url.to_string(),
+        schema: None,
     };
     let mut conn = backend.connect()?;
     let key = read_key(&mut conn)?.ok_or_else(|| {
@@ -59,10 +87,18 @@ pub fn verify_postgres(
 impl PgBackend {
     fn connect(&self) -> Result<PgConn, StoreError> {
         let client = Client::connect(&self.url, NoTls).map_err(pg)?;
-        Ok(PgConn {
+        let mut conn = PgConn {
             client,
             statements: HashMap::new(),
-        })
+        };
+        if let Some(schema) = &self.schema {
+            // The name comes from a validated store name, never from a request as such.
+            let schema = schema.replace('"', "");
+            conn.batch(&format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\""
+            ))?;
+        }
+        Ok(conn)
     }
 }
 
@@ -309,8 +345,19 @@ CREATE TABLE credentials (
     key         TEXT NOT NULL UNIQUE,
     secret_hash TEXT NOT NULL,
     name        TEXT NOT NULL,
+    store       TEXT NOT NULL,   -- the store (tenant) it reaches
+    kind        TEXT NOT NULL,   -- xapi | admin
+    scopes      TEXT NOT NULL,   -- space-separated xAPI scope names
     created     TEXT NOT NULL,
+    expires     TEXT,
     revoked     TEXT
+);
+
+-- The stores (tenants) of this installation. Each has a database of its own; this list lives in
+-- the default store's database with the credentials.
+CREATE TABLE stores (
+    name    TEXT PRIMARY KEY,
+    created TEXT NOT NULL
 );
 "#];
 

@@ -305,8 +305,19 @@ CREATE TABLE credentials (
     key         TEXT NOT NULL UNIQUE,
     secret_hash TEXT NOT NULL,
     name        TEXT NOT NULL,
+    store       TEXT NOT NULL,   -- the store (tenant) it reaches
+    kind        TEXT NOT NULL,   -- xapi | admin
+    scopes      TEXT NOT NULL,   -- space-separated xAPI scope names
     created     TEXT NOT NULL,
+    expires     TEXT,
     revoked     TEXT
+);
+
+-- The stores (tenants) of this installation. Each has a database of its own; this list lives in
+-- the default store's database with the credentials.
+CREATE TABLE stores (
+    name    TEXT PRIMARY KEY,
+    created TEXT NOT NULL
 );
 "#];
 

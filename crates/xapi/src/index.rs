@@ -3,7 +3,7 @@
 //!
 //! A term is a short prefix, `:`, and a key: `a:` agent as actor or object, `A:` agent anywhere
 //! (`related_agents`), `v:` verb, `o:` activity as object, `O:` activity anywhere
-//! (`related_activities`), `r:` registration.
+//! (`related_activities`), `r:` registration, `w:` authority (who stored it).
 use serde_json::Value;
 
 use crate::agent::{self, Ifi};
@@ -24,6 +24,17 @@ pub fn registration_term(registration: &uuid::Uuid) -> String {
     format!("r:{registration}")
 }
 
+/// The statements whose `authority` is this agent (the `statements/read/mine` scope).
+pub fn authority_term(ifi: &Ifi) -> String {
+    format!("w:{}", ifi.key())
+}
+
+/// Whether a statement that targets another (StatementRef) inherits this term of its target. The
+/// authority is not inherited: a statement is "mine" only when I stored it.
+pub fn is_inherited(term: &str) -> bool {
+    !term.starts_with("w:")
+}
+
 /// Every term of a complete statement, without duplicates.
 pub fn terms(statement: &Value) -> Vec<String> {
     let mut terms = Terms::default();
@@ -40,6 +51,11 @@ pub fn terms(statement: &Value) -> Vec<String> {
     }
     if let Some(authority) = statement.get("authority") {
         terms.agent(authority, false);
+        for one in std::iter::once(authority).chain(agent::members(authority)) {
+            if let Some(ifi) = Ifi::of(one) {
+                terms.push(authority_term(&ifi));
+            }
+        }
     }
     terms.0.sort();
     terms.0.dedup();

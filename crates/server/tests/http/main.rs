@@ -10,4 +10,5 @@ mod documents;
 mod queries;
 mod statements;
 mod support;
+mod tenancy;
 mod validation;

@@ -1,9 +1,11 @@
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
-use store::{NewCredential, PgStore, SqliteStore, Store};
+use store::{CredentialKind, CredentialRequest, Scope, Store, Stores};
 
 pub const KEY: &str = "test-key";
 pub const SECRET: &str = "test-secret";
+pub const ADMIN_KEY: &str = "test-admin";
+pub const ADMIN_SECRET: &str = "admin-secret";
 
 /// A running Attest on a fresh database in a temporary directory.
 pub struct TestServer {
@@ -33,14 +35,14 @@ impl TestServer {
         };
         match std::env::var("ATTEST_TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
-                let store = PgStore::connect(&fresh_schema(&url).await)
+                let stores = Stores::postgres(&fresh_schema(&url).await)
                     .await
                     .expect("connect");
-                serve(store, config, listener, stop).await;
+                serve(stores, config, listener, stop).await;
             }
             _ => {
-                let store = SqliteStore::open(dir.path()).expect("open store");
-                serve(store, config, listener, stop).await;
+                let stores = Stores::sqlite(dir.path()).expect("open store");
+                serve(stores, config, listener, stop).await;
             }
         }
         TestServer {
@@ -115,25 +117,33 @@ impl TestServer {
     }
 }
 
-/// Adds the test credential and serves `store` until `stop`.
+/// Adds the test credentials (an all-scopes xAPI one and an admin one) and serves `stores` until
+/// `stop`.
 async fn serve<S: Store>(
-    store: S,
+    stores: Stores<S>,
     config: server::Config,
     listener: tokio::net::TcpListener,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    store
-        .create_credential(
-            "system".into(),
-            NewCredential {
-                key: KEY.into(),
-                secret_hash: store::hash_secret(SECRET).expect("hash"),
-                name: "test suite".into(),
-            },
-        )
-        .await
-        .expect("credential");
-    let state = server::AppState::new(store, config);
+    for (key, secret, kind) in [
+        (KEY, SECRET, CredentialKind::Xapi),
+        (ADMIN_KEY, ADMIN_SECRET, CredentialKind::Admin),
+    ] {
+        let request = CredentialRequest {
+            name: "test suite".into(),
+            store: store::DEFAULT_STORE.into(),
+            kind,
+            scopes: vec![Scope::All],
+            expires: None,
+            key: Some(key.into()),
+            secret: Some(secret.into()),
+        };
+        stores
+            .issue_credential("system", request)
+            .await
+            .expect("credential");
+    }
+    let state = server::AppState::new(stores, config);
     tokio::spawn(async move {
         let _ = server::serve(listener, state, stop).await;
     });

@@ -22,9 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
-    Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, Document, DocumentKey,
-    DocumentScope, DocumentWrite, Entry, InclusionProof, NewCredential, Preconditions,
-    StatementPage, StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
+    Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, CredentialChange,
+    Document, DocumentKey, DocumentScope, DocumentWrite, Entry, InclusionProof, NewCredential,
+    Preconditions, StatementPage, StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -239,6 +239,15 @@ impl<B: Backend> SqlStore<B> {
         })
     }
 
+    /// Runs `read` on a pooled read connection (for backends' own queries).
+    pub(crate) async fn read_value<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut B::Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.read(read).await
+    }
+
     /// Runs `read` on a pooled read connection in a blocking task.
     async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
     where
@@ -421,6 +430,39 @@ impl<B: Backend> Store for SqlStore<B> {
             })
             .await?;
         Ok(count.unwrap_or(0).max(0) as u64)
+    }
+
+    async fn credentials(&self, store: Option<String>) -> Result<Vec<Credential>, StoreError> {
+        self.read(move |conn| reads::credentials(conn, store.as_deref()))
+            .await
+    }
+
+    async fn change_credential(
+        &self,
+        principal: String,
+        key: String,
+        change: CredentialChange,
+    ) -> Result<Credential, StoreError> {
+        self.write(|reply| Command::ChangeCredential {
+            principal,
+            key,
+            change,
+            reply,
+        })
+        .await
+    }
+
+    async fn create_store_entry(&self, principal: String, name: String) -> Result<(), StoreError> {
+        self.write(|reply| Command::CreateStore {
+            principal,
+            name,
+            reply,
+        })
+        .await
+    }
+
+    async fn store_entries(&self) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        self.read(reads::store_entries).await
     }
 
     async fn document(&self, key: DocumentKey) -> Result<Option<Document>, StoreError> {

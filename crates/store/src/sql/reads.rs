@@ -1,7 +1,8 @@
 //! Reads that answer queries: statement queries as index range scans, credentials.
 use jiff::Timestamp;
 
-use super::{Arg, Sql, stored_statement};
+use super::{Arg, Row, Sql, stored_statement};
+use crate::credentials::CredentialRow;
 use crate::{Credential, StatementPage, StatementQuery, StoreError};
 
 fn empty() -> StatementPage {
@@ -111,24 +112,72 @@ pub(crate) fn run_query(
     Ok(StatementPage { statements, next })
 }
 
+pub(crate) const CREDENTIAL_COLUMNS: &str =
+    "id, key, name, secret_hash, store, kind, scopes, created, expires, revoked";
+
+pub(crate) fn credential_row(row: &Row) -> Result<(i64, CredentialRow), StoreError> {
+    Ok((
+        row.int(0)?,
+        CredentialRow {
+            key: row.text(1)?,
+            name: row.text(2)?,
+            secret_hash: row.text(3)?,
+            store: row.text(4)?,
+            kind: row.text(5)?,
+            scopes: row.text(6)?,
+            created: row.text(7)?,
+            expires: row.opt_text(8)?,
+            revoked: row.opt_text(9)?,
+        },
+    ))
+}
+
 pub(crate) fn credential(conn: &mut impl Sql, key: &str) -> Result<Option<Credential>, StoreError> {
-    let Some(row) = conn.row(
-        "SELECT id, key, secret_hash, name, created, revoked FROM credentials WHERE key = $1",
+    let row = conn.row(
+        &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE key = $1"),
         &[Arg::Text(key)],
-    )?
-    else {
-        return Ok(None);
+    )?;
+    row.map(|row| {
+        let (id, row) = credential_row(&row)?;
+        row.into_credential(id)
+    })
+    .transpose()
+}
+
+pub(crate) fn credentials(
+    conn: &mut impl Sql,
+    store: Option<&str>,
+) -> Result<Vec<Credential>, StoreError> {
+    let rows = match store {
+        Some(store) => conn.rows(
+            &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE store = $1 ORDER BY id"),
+            &[Arg::Text(store)],
+        )?,
+        None => conn.rows(
+            &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials ORDER BY id"),
+            &[],
+        )?,
     };
-    let time = |s: String| {
-        s.parse::<Timestamp>()
-            .map_err(|e| StoreError::Corrupt(format!("credential {key}: {e}")))
-    };
-    Ok(Some(Credential {
-        id: row.int(0)?,
-        key: row.text(1)?,
-        secret_hash: row.text(2)?,
-        name: row.text(3)?,
-        created: time(row.text(4)?)?,
-        revoked: row.opt_text(5)?.map(time).transpose()?,
-    }))
+    rows.iter()
+        .map(|row| {
+            let (id, row) = credential_row(row)?;
+            row.into_credential(id)
+        })
+        .collect()
+}
+
+pub(crate) fn store_entries(conn: &mut impl Sql) -> Result<Vec<(String, Timestamp)>, StoreError> {
+    conn.rows("SELECT name, created FROM stores ORDER BY name", &[])?
+        .iter()
+        .map(|row| {
+            let created = row.text(1)?;
+            let created = created.parse().map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "store {}: unreadable time",
+                    row.text(0).unwrap_or_default()
+                ))
+            })?;
+            Ok((row.text(0)?, created))
+        })
+        .collect()
 }

@@ -8,9 +8,10 @@ use ledger::{ChainVerifier, Hash, Problem, VerifyingKey, content_hash};
 use super::ledger_rows::{
     CHECKPOINT_COLUMNS, ENTRY_COLUMNS, PAGE, checkpoint_from_row, entry_from_row,
 };
+use super::reads::{CREDENTIAL_COLUMNS, credential_row};
+use super::writer::store_content;
 use super::{Arg, Row, Sql, document_hash};
 use crate::StoreError;
-use crate::credentials::ledger_content;
 
 /// What a verification looked at, and the first problem, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +172,7 @@ impl Pass {
             Self::check_documents,
             Self::check_attachments,
             Self::check_credentials,
+            Self::check_stores,
         ] {
             if let Err(problem) = check(self, conn)? {
                 return Ok(Err(problem));
@@ -305,13 +307,56 @@ impl Pass {
         self.check_kind(
             conn,
             "credential",
-            "SELECT id, key, name, secret_hash, created, revoked FROM credentials WHERE id > $1 ORDER BY id LIMIT $2",
+            &format!(
+                "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE id > $1 ORDER BY id LIMIT $2"
+            ),
             |row| {
-                let key = row.text(1)?;
-                let content = ledger_content(&key, &row.text(2)?, &row.text(3)?, &row.text(4)?, row.opt_text(5)?.as_deref());
-                Ok((key, content_hash(content.as_bytes())))
+                let (_, row) = credential_row(row)?;
+                Ok((
+                    row.key.clone(),
+                    content_hash(row.ledger_content().as_bytes()),
+                ))
             },
         )
+    }
+
+    /// Each store record has the content of its entry, and each entry's store still exists.
+    fn check_stores(&mut self, conn: &mut impl Sql) -> Result<Result<(), Problem>, StoreError> {
+        let mut present = HashSet::new();
+        for row in conn.rows("SELECT name, created FROM stores ORDER BY name", &[])? {
+            let (name, created) = (row.text(0)?, row.text(1)?);
+            let hash = content_hash(store_content(&name, &created).as_bytes());
+            match self.latest.get(&("store".to_string(), name.clone())) {
+                Some((seq, _, stored)) if *stored != hash => {
+                    return Ok(Err(Problem::RecordModified {
+                        seq: *seq,
+                        kind: "store".into(),
+                        resource: name,
+                    }));
+                }
+                Some(_) => {}
+                None => {
+                    return Ok(Err(Problem::RecordWithoutEntry {
+                        kind: "store".into(),
+                        resource: name,
+                    }));
+                }
+            }
+            present.insert(name);
+        }
+        let missing = self
+            .latest
+            .iter()
+            .filter(|((k, r), _)| k == "store" && !present.contains(r))
+            .min_by_key(|(_, (seq, _, _))| *seq);
+        if let Some(((kind, resource), (seq, _, _))) = missing {
+            return Ok(Err(Problem::RecordMissing {
+                seq: *seq,
+                kind: kind.clone(),
+                resource: resource.clone(),
+            }));
+        }
+        Ok(Ok(()))
     }
 
     /// Every row of a kind (read by `select` as resource and content hash) has the content of its

@@ -18,10 +18,10 @@ use uuid::Uuid;
 
 use super::ledger_rows::{LedgerHead, insert_checkpoint, latest_checkpoint};
 use super::{Arg, Sql, documents};
-use crate::credentials::ledger_content;
+use crate::credentials::CredentialRow;
 use crate::{
-    Accepted, AttachmentContent, Credential, DocumentScope, DocumentWrite, NewCredential,
-    Preconditions, StoreError,
+    Accepted, AttachmentContent, Credential, CredentialChange, DocumentScope, DocumentWrite,
+    NewCredential, Preconditions, StoreError,
 };
 
 /// The most requests one transaction takes.
@@ -42,6 +42,17 @@ pub(crate) enum Command {
         principal: String,
         credential: NewCredential,
         reply: Reply<Credential>,
+    },
+    ChangeCredential {
+        principal: String,
+        key: String,
+        change: CredentialChange,
+        reply: Reply<Credential>,
+    },
+    CreateStore {
+        principal: String,
+        name: String,
+        reply: Reply<()>,
     },
     WriteDocument {
         principal: String,
@@ -247,6 +258,8 @@ fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
     match command {
         Command::Statements { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::CreateCredential { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::ChangeCredential { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::CreateStore { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::WriteDocument { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::DeleteDocuments { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::Checkpoint { reply } => Outcome::boxed(reply, Err(error)),
@@ -301,6 +314,17 @@ fn apply(conn: &mut impl Sql, cx: &mut Context<'_>, command: Command) -> Box<dyn
         } => {
             finish!(reply, insert_credential(conn, cx, &principal, credential))
         }
+        Command::ChangeCredential {
+            principal,
+            key,
+            change,
+            reply,
+        } => finish!(reply, change_credential(conn, cx, &principal, &key, change)),
+        Command::CreateStore {
+            principal,
+            name,
+            reply,
+        } => finish!(reply, create_store(conn, cx, &principal, &name)),
         Command::WriteDocument {
             principal,
             write,
@@ -359,44 +383,136 @@ fn insert_credential(
     {
         return Err(StoreError::DuplicateKey(new.key));
     }
-    let created = Timestamp::now();
-    let row = conn
-        .row(
-            "INSERT INTO credentials (key, secret_hash, name, created) VALUES ($1, $2, $3, $4) RETURNING id",
-            &[Arg::Text(&new.key), Arg::Text(&new.secret_hash), Arg::Text(&new.name), Arg::Text(&created.to_string())],
-        )?
-        .ok_or_else(|| StoreError::Corrupt("an insert returned no id".into()))?;
-    let credential = Credential {
-        id: row.int(0)?,
+    let mut credential = Credential {
+        id: 0,
         key: new.key,
         secret_hash: new.secret_hash,
         name: new.name,
-        created,
+        store: new.store,
+        kind: new.kind,
+        scopes: new.scopes,
+        created: Timestamp::now(),
+        expires: new.expires,
         revoked: None,
     };
+    let row = CredentialRow::from(&credential);
+    let inserted = conn
+        .row(
+            "INSERT INTO credentials (key, name, secret_hash, store, kind, scopes, created, expires, revoked)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) RETURNING id",
+            &[
+                Arg::Text(&row.key),
+                Arg::Text(&row.name),
+                Arg::Text(&row.secret_hash),
+                Arg::Text(&row.store),
+                Arg::Text(&row.kind),
+                Arg::Text(&row.scopes),
+                Arg::Text(&row.created),
+                row.expires.as_deref().into(),
+            ],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("an insert returned no id".into()))?;
+    credential.id = inserted.int(0)?;
+    credential_entry(conn, cx, principal, "credential.create", &credential, None)?;
+    Ok(credential)
+}
+
+fn credential_entry(
+    conn: &mut impl Sql,
+    cx: &mut Context<'_>,
+    principal: &str,
+    action: &str,
+    credential: &Credential,
+    before: Option<&Credential>,
+) -> Result<(), StoreError> {
     let time = cx.time.clone();
     cx.ledger.append(
         conn,
         &time,
         NewEntry {
             principal: principal.to_string(),
-            action: "credential.create".into(),
+            action: action.into(),
             kind: "credential".into(),
             resource: credential.key.clone(),
-            content: content_hash(
-                ledger_content(
-                    &credential.key,
-                    &credential.name,
-                    &credential.secret_hash,
-                    &credential.created.to_string(),
-                    None,
-                )
-                .as_bytes(),
-            ),
+            content: content_hash(credential.ledger_content().as_bytes()),
+            previous_content: before.map(|b| content_hash(b.ledger_content().as_bytes())),
+        },
+    )?;
+    Ok(())
+}
+
+fn change_credential(
+    conn: &mut impl Sql,
+    cx: &mut Context<'_>,
+    principal: &str,
+    key: &str,
+    change: CredentialChange,
+) -> Result<Credential, StoreError> {
+    let before = super::reads::credential(conn, key)?
+        .ok_or_else(|| StoreError::NotFound(format!("no credential with key '{key}'")))?;
+    let mut after = before.clone();
+    let action = match change {
+        CredentialChange::Revoke => {
+            if before.revoked.is_some() {
+                return Ok(before);
+            }
+            after.revoked = Some(Timestamp::now());
+            "credential.revoke"
+        }
+        CredentialChange::Rotate { secret_hash } => {
+            after.secret_hash = secret_hash;
+            "credential.rotate"
+        }
+    };
+    let row = CredentialRow::from(&after);
+    conn.exec(
+        "UPDATE credentials SET secret_hash = $1, revoked = $2 WHERE key = $3",
+        &[
+            Arg::Text(&row.secret_hash),
+            row.revoked.as_deref().into(),
+            Arg::Text(key),
+        ],
+    )?;
+    credential_entry(conn, cx, principal, action, &after, Some(&before))?;
+    Ok(after)
+}
+
+/// The content the ledger hashes for a store record.
+pub(crate) fn store_content(name: &str, created: &str) -> String {
+    serde_json::json!({"name": name, "created": created}).to_string()
+}
+
+fn create_store(
+    conn: &mut impl Sql,
+    cx: &mut Context<'_>,
+    principal: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    if conn
+        .row("SELECT 1 FROM stores WHERE name = $1", &[Arg::Text(name)])?
+        .is_some()
+    {
+        return Err(StoreError::DuplicateStore(name.to_string()));
+    }
+    let created = Timestamp::now().to_string();
+    conn.exec(
+        "INSERT INTO stores (name, created) VALUES ($1, $2)",
+        &[Arg::Text(name), Arg::Text(&created)],
+    )?;
+    let time = cx.time.clone();
+    cx.ledger.append(
+        conn,
+        &time,
+        NewEntry {
+            principal: principal.to_string(),
+            action: "store.create".into(),
+            kind: "store".into(),
+            resource: name.to_string(),
+            content: content_hash(store_content(name, &created).as_bytes()),
             previous_content: None,
         },
     )?;
-    Ok(credential)
+    Ok(())
 }
 
 fn insert_statements(
@@ -529,6 +645,7 @@ fn insert_one(
     }
     add_postings(conn, cx.term_ids, &terms, seq)?;
     // Statements that arrived earlier and target this one now inherit its terms.
+    terms.retain(|t| xapi::index::is_inherited(t));
     propagate_to_referrers(conn, cx.term_ids, &id, &terms, 0)?;
 
     for (iri, definition) in xapi::format::activity_definitions(&accepted.statement) {
@@ -555,7 +672,11 @@ fn chain_terms(conn: &mut impl Sql, first: &str) -> Result<HashSet<String>, Stor
         };
         let statement: Value = serde_json::from_str(&row.text(0)?)
             .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
-        terms.extend(xapi::index::terms(&statement));
+        terms.extend(
+            xapi::index::terms(&statement)
+                .into_iter()
+                .filter(|t| xapi::index::is_inherited(t)),
+        );
         next = row.opt_text(1)?;
     }
     Ok(terms)
