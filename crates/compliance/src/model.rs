@@ -1,0 +1,172 @@
+//! The facts the engine reasons over (regulated.md 2.1), each with its time axes.
+use jiff::{SignedDuration, Timestamp};
+
+/// A half-open interval `[from, to)`; `to = None` is open-ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    pub from: Timestamp,
+    pub to: Option<Timestamp>,
+}
+
+impl Interval {
+    pub fn since(from: Timestamp) -> Interval {
+        Interval { from, to: None }
+    }
+
+    pub fn between(from: Timestamp, to: Timestamp) -> Interval {
+        Interval { from, to: Some(to) }
+    }
+
+    pub fn contains(&self, at: Timestamp) -> bool {
+        self.from <= at && self.to.is_none_or(|to| at < to)
+    }
+}
+
+/// An xAPI identifier (the IFI key, `xapi::agent::Ifi::key`) that names a person. One identifier
+/// names one person forever (regulated.md 4.6); `recorded` says since when the system knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonIdentifier {
+    pub person: String,
+    pub ifi: String,
+    pub recorded: Interval,
+}
+
+/// A person's time in a job function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub person: String,
+    pub function: String,
+    pub valid: Interval,
+    pub recorded: Interval,
+}
+
+/// How much training a new procedure version needs (regulated.md 2.1 `training_impact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainingImpact {
+    /// Everyone retrains on the new version.
+    Full,
+    /// Retraining on the changes; counted like FULL here (the delta course is the version's item).
+    Delta,
+    /// Editorial: no training; qualification on the previous version carries over.
+    None,
+}
+
+/// A controlled procedure (SOP) and its versions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Procedure {
+    pub id: String,
+    pub versions: Vec<ProcedureVersion>,
+}
+
+/// One version: its own activity IRI (regulated.md 2.2), effective from a date until the next
+/// version takes over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcedureVersion {
+    pub version: String,
+    pub activity_iri: String,
+    pub effective_from: Timestamp,
+    pub impact: TrainingImpact,
+    /// The completion rule id that decides what counts as training on this version.
+    pub rule: String,
+    pub recorded: Interval,
+}
+
+/// What a learner must do (regulated.md 2.1 `move_on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveOn {
+    Completed,
+    Passed,
+    CompletedAndPassed,
+    CompletedOrPassed,
+}
+
+/// A version of a completion rule, in force from `effective_from` (the rule at an attempt's time
+/// decides it, regulated.md S9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionRule {
+    pub id: String,
+    pub version: u32,
+    pub move_on: MoveOn,
+    /// Minimum `result.score.scaled` for a `passed` to count.
+    pub mastery: Option<f64>,
+    pub effective_from: Timestamp,
+    pub recorded: Interval,
+}
+
+/// What happens to qualification on a new FULL/DELTA version (regulated.md 2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GracePolicy {
+    /// Only training on the new version counts from its effective date.
+    TrainBeforeEffective,
+    /// The previous version still counts for this many days after the new one takes effect.
+    GraceDays(i64),
+}
+
+/// How long a completion lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recurrence {
+    None,
+    /// Expires this long after it was achieved; a completion within `early_window` before expiry
+    /// extends from the old expiry, not from its own date.
+    Relative {
+        every: SignedDuration,
+        early_window: SignedDuration,
+    },
+}
+
+/// A training requirement of a job function on a procedure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requirement {
+    pub id: String,
+    pub function: String,
+    pub procedure: String,
+    pub grace: GracePolicy,
+    pub recurrence: Recurrence,
+    pub blocking: bool,
+    pub valid: Interval,
+    pub recorded: Interval,
+}
+
+/// The verbs the engine understands (regulated.md 2.3); others never count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Completed,
+    Passed,
+    Failed,
+    Other,
+}
+
+impl Verb {
+    pub fn from_iri(iri: &str) -> Verb {
+        match iri {
+            "http://adlnet.gov/expapi/verbs/completed" => Verb::Completed,
+            "http://adlnet.gov/expapi/verbs/passed" => Verb::Passed,
+            "http://adlnet.gov/expapi/verbs/failed" => Verb::Failed,
+            _ => Verb::Other,
+        }
+    }
+}
+
+/// What a statement tells the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub statement_id: String,
+    /// The actor's IFI key.
+    pub ifi: String,
+    pub verb: Verb,
+    pub activity_iri: String,
+    pub score_scaled: Option<f64>,
+    /// `timestamp`: when it happened (event time).
+    pub timestamp: Timestamp,
+    /// `stored`: when the system learned it.
+    pub stored: Timestamp,
+    /// `stored` of the statement that voided it, if any.
+    pub voided: Option<Timestamp>,
+}
+
+impl Evidence {
+    /// Known at `k` and not voided as of `k`.
+    pub fn known_at(&self, k: Timestamp) -> bool {
+        self.stored <= k && self.voided.is_none_or(|v| v > k)
+    }
+}
