@@ -12,10 +12,15 @@
 #![forbid(unsafe_code)]
 
 mod engine;
+mod facts;
 mod model;
 
 pub use engine::{Engine, FunctionStatus, Qualification, Reason, Status};
+pub use facts::{Fact, FactError, engine};
 pub use model::{
     CompletionRule, Evidence, GracePolicy, Interval, Membership, MoveOn, PersonIdentifier,
     Procedure, ProcedureVersion, Recurrence, Requirement, TrainingImpact, Verb,
 };
+
+/// The verb of a voiding statement: never evidence itself.
+pub const VOIDED: &str = xapi::VOIDED_VERB;

@@ -9,6 +9,7 @@ mod alternate;
 mod attachments;
 mod audit;
 mod auth;
+mod compliance;
 mod documents;
 mod error;
 mod headers;
@@ -89,6 +90,7 @@ pub fn router<S: Store>(state: Shared<S>) -> Router {
         .nest("/xapi", xapi)
         .nest("/api/audit", audit::routes::<S>())
         .nest("/api/admin", admin::routes::<S>())
+        .nest("/api/compliance", compliance::routes::<S>())
         .route("/health", get(health::<S>))
         .fallback(|| async { unknown_resource() })
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

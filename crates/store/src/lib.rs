@@ -44,6 +44,17 @@ pub struct AttachmentContent {
     pub content: Vec<u8>,
 }
 
+/// A compliance fact as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFact {
+    pub id: i64,
+    pub kind: String,
+    pub body: String,
+    pub reason: String,
+    pub principal: String,
+    pub recorded_at: Timestamp,
+}
+
 /// A statement as stored, with the values the store keeps beside it.
 #[derive(Debug, Clone)]
 pub struct StoredStatement {
@@ -157,6 +168,29 @@ pub trait Store: Send + Sync + Clone + 'static {
     fn store_entries(
         &self,
     ) -> impl Future<Output = Result<Vec<(String, Timestamp)>, StoreError>> + Send;
+
+    // ---- training compliance ----
+
+    /// Records a compliance fact (JSON `body` of a `kind`) with the reason for it; returns its id
+    /// and recording time.
+    fn record_fact(
+        &self,
+        principal: String,
+        kind: String,
+        body: String,
+        reason: String,
+    ) -> impl Future<Output = Result<(i64, Timestamp), StoreError>> + Send;
+
+    /// Every compliance fact in recording order: (id, kind, body, reason, principal, recorded at).
+    fn facts(&self) -> impl Future<Output = Result<Vec<StoredFact>, StoreError>> + Send;
+
+    /// Statements (voided ones too) whose actor has one of `ifis` (IFI keys) and whose object is
+    /// one of `activities`, with their `stored` and the `stored` of their voiding statement.
+    fn evidence(
+        &self,
+        ifis: Vec<String>,
+        activities: Vec<String>,
+    ) -> impl Future<Output = Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError>> + Send;
 
     // ---- documents: State, Activity Profile, Agent Profile ----
 

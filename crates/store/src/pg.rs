@@ -353,6 +353,17 @@ CREATE TABLE credentials (
     revoked     TEXT
 );
 
+-- Training-compliance master data (crates/compliance): append-only facts, each recorded at a
+-- server time with who and why; a later fact with the same key corrects an earlier one.
+CREATE TABLE compliance_facts (
+    id          BIGSERIAL PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    principal   TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+
 -- The stores (tenants) of this installation. Each has a database of its own; this list lives in
 -- the default store's database with the credentials.
 CREATE TABLE stores (

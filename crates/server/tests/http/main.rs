@@ -4,6 +4,7 @@ mod about;
 mod attachments;
 mod audit;
 mod auth;
+mod compliance;
 mod conformance;
 mod cross_cutting;
 mod documents;

@@ -24,7 +24,8 @@ use uuid::Uuid;
 use crate::{
     Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, CredentialChange,
     Document, DocumentKey, DocumentScope, DocumentWrite, Entry, InclusionProof, NewCredential,
-    Preconditions, StatementPage, StatementQuery, Store, StoreError, StoredStatement, VerifyingKey,
+    Preconditions, StatementPage, StatementQuery, Store, StoreError, StoredFact, StoredStatement,
+    VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -463,6 +464,36 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn store_entries(&self) -> Result<Vec<(String, Timestamp)>, StoreError> {
         self.read(reads::store_entries).await
+    }
+
+    async fn record_fact(
+        &self,
+        principal: String,
+        kind: String,
+        body: String,
+        reason: String,
+    ) -> Result<(i64, Timestamp), StoreError> {
+        self.write(|reply| Command::RecordFact {
+            principal,
+            kind,
+            body,
+            reason,
+            reply,
+        })
+        .await
+    }
+
+    async fn facts(&self) -> Result<Vec<StoredFact>, StoreError> {
+        self.read(reads::facts).await
+    }
+
+    async fn evidence(
+        &self,
+        ifis: Vec<String>,
+        activities: Vec<String>,
+    ) -> Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError> {
+        self.read(move |conn| reads::evidence(conn, &ifis, &activities))
+            .await
     }
 
     async fn document(&self, key: DocumentKey) -> Result<Option<Document>, StoreError> {

@@ -3,7 +3,7 @@ use jiff::Timestamp;
 
 use super::{Arg, Row, Sql, stored_statement};
 use crate::credentials::CredentialRow;
-use crate::{Credential, StatementPage, StatementQuery, StoreError};
+use crate::{Credential, StatementPage, StatementQuery, StoreError, StoredFact};
 
 fn empty() -> StatementPage {
     StatementPage {
@@ -180,4 +180,68 @@ pub(crate) fn store_entries(conn: &mut impl Sql) -> Result<Vec<(String, Timestam
             Ok((row.text(0)?, created))
         })
         .collect()
+}
+
+pub(crate) fn facts(conn: &mut impl Sql) -> Result<Vec<StoredFact>, StoreError> {
+    conn.rows(
+        "SELECT id, kind, body, reason, principal, recorded_at FROM compliance_facts ORDER BY id",
+        &[],
+    )?
+    .iter()
+    .map(|row| {
+        Ok(StoredFact {
+            id: row.int(0)?,
+            kind: row.text(1)?,
+            body: row.text(2)?,
+            reason: row.text(3)?,
+            principal: row.text(4)?,
+            recorded_at: row
+                .text(5)?
+                .parse()
+                .map_err(|_| StoreError::Corrupt("a fact's time is unreadable".into()))?,
+        })
+    })
+    .collect()
+}
+
+/// Statements by any of these actors about any of these activities, voided ones included, with
+/// when they were stored and when they were voided.
+pub(crate) fn evidence(
+    conn: &mut impl Sql,
+    ifis: &[String],
+    activities: &[String],
+) -> Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError> {
+    let time =
+        |us: i64| Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(e.to_string()));
+    let mut found = Vec::new();
+    for ifi in ifis {
+        let Some(agent) = term_id(conn, &format!("a:{ifi}"))? else {
+            continue;
+        };
+        for activity in activities {
+            let Some(object) = term_id(conn, &format!("o:{activity}"))? else {
+                continue;
+            };
+            let rows = conn.rows(
+                "SELECT s.json, s.stored_us, (SELECT min(v.stored_us) FROM statements v WHERE v.target = s.id AND v.voiding)
+                 FROM postings p0 JOIN postings p1 ON p1.term = $2 AND p1.seq = p0.seq JOIN statements s ON s.seq = p0.seq
+                 WHERE p0.term = $1 ORDER BY p0.seq",
+                &[Arg::Int(agent), Arg::Int(object)],
+            )?;
+            for row in rows {
+                found.push((
+                    row.text(0)?,
+                    time(row.int(1)?)?,
+                    row.opt_int(2)?.map(time).transpose()?,
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn term_id(conn: &mut impl Sql, term: &str) -> Result<Option<i64>, StoreError> {
+    conn.row("SELECT id FROM terms WHERE term = $1", &[Arg::Text(term)])?
+        .map(|r| r.int(0))
+        .transpose()
 }

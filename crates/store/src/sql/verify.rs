@@ -9,7 +9,7 @@ use super::ledger_rows::{
     CHECKPOINT_COLUMNS, ENTRY_COLUMNS, PAGE, checkpoint_from_row, entry_from_row,
 };
 use super::reads::{CREDENTIAL_COLUMNS, credential_row};
-use super::writer::store_content;
+use super::writer::{fact_hash, store_content};
 use super::{Arg, Row, Sql, document_hash};
 use crate::StoreError;
 
@@ -173,6 +173,7 @@ impl Pass {
             Self::check_attachments,
             Self::check_credentials,
             Self::check_stores,
+            Self::check_facts,
         ] {
             if let Err(problem) = check(self, conn)? {
                 return Ok(Err(problem));
@@ -317,6 +318,15 @@ impl Pass {
                     content_hash(row.ledger_content().as_bytes()),
                 ))
             },
+        )
+    }
+
+    fn check_facts(&mut self, conn: &mut impl Sql) -> Result<Result<(), Problem>, StoreError> {
+        self.check_kind(
+            conn,
+            "compliance_fact",
+            "SELECT id, kind, body, reason FROM compliance_facts WHERE id > $1 ORDER BY id LIMIT $2",
+            |row| Ok((row.int(0)?.to_string(), fact_hash(&row.text(1)?, &row.text(2)?, &row.text(3)?))),
         )
     }
 

@@ -66,6 +66,13 @@ pub(crate) enum Command {
         preconditions: Preconditions,
         reply: Reply<u64>,
     },
+    RecordFact {
+        principal: String,
+        kind: String,
+        body: String,
+        reason: String,
+        reply: Reply<(i64, Timestamp)>,
+    },
     Checkpoint {
         reply: Reply<Option<Checkpoint>>,
     },
@@ -262,6 +269,7 @@ fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
         Command::CreateStore { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::WriteDocument { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::DeleteDocuments { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::RecordFact { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::Checkpoint { reply } => Outcome::boxed(reply, Err(error)),
     }
 }
@@ -342,6 +350,16 @@ fn apply(conn: &mut impl Sql, cx: &mut Context<'_>, command: Command) -> Box<dyn
                 documents::delete(conn, cx, &principal, &scope, id.as_deref(), &preconditions)
             )
         }
+        Command::RecordFact {
+            principal,
+            kind,
+            body,
+            reason,
+            reply,
+        } => finish!(
+            reply,
+            record_fact(conn, cx, &principal, &kind, &body, &reason)
+        ),
         Command::Checkpoint { reply } => finish!(reply, checkpoint(conn, cx)),
     }
 }
@@ -475,6 +493,44 @@ fn change_credential(
     )?;
     credential_entry(conn, cx, principal, action, &after, Some(&before))?;
     Ok(after)
+}
+
+/// The content hash the ledger keeps for a compliance fact: its kind, body and reason.
+pub(crate) fn fact_hash(kind: &str, body: &str, reason: &str) -> ledger::Hash {
+    ledger::framed_hash(&[kind.as_bytes(), body.as_bytes(), reason.as_bytes()])
+}
+
+fn record_fact(
+    conn: &mut impl Sql,
+    cx: &mut Context<'_>,
+    principal: &str,
+    kind: &str,
+    body: &str,
+    reason: &str,
+) -> Result<(i64, Timestamp), StoreError> {
+    let recorded = Timestamp::from_microsecond(cx.stored_us)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let row = conn
+        .row(
+            "INSERT INTO compliance_facts (kind, body, reason, principal, recorded_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[Arg::Text(kind), Arg::Text(body), Arg::Text(reason), Arg::Text(principal), Arg::Text(&recorded.to_string())],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("an insert returned no id".into()))?;
+    let id = row.int(0)?;
+    let time = cx.time.clone();
+    cx.ledger.append(
+        conn,
+        &time,
+        NewEntry {
+            principal: principal.to_string(),
+            action: "compliance.record".into(),
+            kind: "compliance_fact".into(),
+            resource: id.to_string(),
+            content: fact_hash(kind, body, reason),
+            previous_content: None,
+        },
+    )?;
+    Ok((id, recorded))
 }
 
 /// The content the ledger hashes for a store record.

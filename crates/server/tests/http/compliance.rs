@@ -1,0 +1,231 @@
+//! The compliance API end to end: facts in, xAPI statements in, qualification out (issue 9;
+//! regulated.md Part 3 scenarios through HTTP).
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const V7: &str = "https://qms.example/doc/SOP-123/v7";
+
+async fn fact(server: &TestServer, fact: Value) -> u16 {
+    let response = server
+        .request(Method::POST, "/api/compliance/facts")
+        .json(&json!({"reason": "initial load from HR/QMS", "fact": fact}))
+        .send()
+        .await
+        .expect("send");
+    response.status().as_u16()
+}
+
+async fn status(server: &TestServer, query: &str) -> Value {
+    let response = server
+        .request(Method::GET, &format!("/api/compliance/status?{query}"))
+        .send()
+        .await
+        .expect("send");
+    let status = response.status();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn enc(t: &str) -> String {
+    t.replace(':', "%3A").replace('+', "%2B")
+}
+
+/// Ann (HR id E7) in packaging, which requires SOP-123; v7 effective 2026-01-01; mastery 0.8.
+async fn master_data(server: &TestServer) {
+    for f in [
+        json!({"kind": "person_identifier", "person": "ann", "agent": {"account": {"homePage": "https://hr.example", "name": "E7"}}}),
+        json!({"kind": "membership", "person": "ann", "function": "packaging", "valid_from": "2025-01-01T00:00:00Z", "valid_to": null}),
+        json!({"kind": "rule", "id": "quiz", "version": 1, "move_on": "PASSED", "mastery": 0.8, "effective_from": "2025-01-01T00:00:00Z"}),
+        json!({"kind": "procedure_version", "procedure": "SOP-123", "version": "7", "activity_iri": V7, "effective_from": "2026-01-01T00:00:00Z", "impact": "FULL", "rule": "quiz"}),
+        json!({"kind": "requirement", "id": "pack-sop-123", "function": "packaging", "procedure": "SOP-123", "grace_days": null, "recurrence_days": null, "valid_from": "2025-01-01T00:00:00Z", "valid_to": null}),
+    ] {
+        assert_eq!(fact(server, f).await, 201);
+    }
+}
+
+fn passed(score: f64, timestamp: &str) -> Value {
+    json!({
+        "actor": {"account": {"homePage": "https://hr.example", "name": "E7"}},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"},
+        "object": {"id": V7},
+        "result": {"score": {"scaled": score}},
+        "timestamp": timestamp
+    })
+}
+
+#[tokio::test]
+async fn s1_trained_at_the_time_of_the_step_with_the_evidence() {
+    let server = TestServer::start().await;
+    master_data(&server).await;
+    server.store(&passed(0.6, "2026-02-01T08:00:00Z")).await;
+    let id = server
+        .store(&passed(0.9, "2026-02-02T08:00:00Z"))
+        .await
+        .remove(0);
+    let q = status(
+        &server,
+        &format!(
+            "person=ann&procedure=SOP-123&at={}",
+            enc("2026-03-04T09:12:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(q["status"], "QUALIFIED", "{q}");
+    assert_eq!(q["version"], "7");
+    assert_eq!(q["evidence"], json!([id]));
+    assert_eq!(q["rule"], json!({"id": "quiz", "version": 1}));
+    let before = status(
+        &server,
+        &format!(
+            "person=ann&procedure=SOP-123&at={}",
+            enc("2026-02-01T12:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(
+        before["status"], "NOT_QUALIFIED",
+        "the failed 0.6 attempt does not count: {before}"
+    );
+    let function = status(
+        &server,
+        &format!(
+            "person=ann&function=packaging&at={}",
+            enc("2026-03-04T09:12:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(function["status"], "QUALIFIED", "{function}");
+    assert_eq!(function["requirements"][0]["requirement"], "pack-sop-123");
+}
+
+#[tokio::test]
+async fn s4_s6_as_known_then_differs_from_as_known_now() {
+    let server = TestServer::start().await;
+    master_data(&server).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let before_pass = jiff::Timestamp::now().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // S6: a completion dated 2026-02-02 but stored only now.
+    let id = server
+        .store(&passed(0.9, "2026-02-02T08:00:00Z"))
+        .await
+        .remove(0);
+    let after_pass = jiff::Timestamp::now().to_string();
+    // As known before the statement was stored, she was not trained on 2026-03-01.
+    let q = status(
+        &server,
+        &format!(
+            "person=ann&procedure=SOP-123&at={}&asKnownAt={}",
+            enc("2026-03-01T00:00:00Z"),
+            enc(&before_pass)
+        ),
+    )
+    .await;
+    assert_eq!(
+        (q["status"].as_str(), q["reason"].as_str()),
+        (Some("NOT_QUALIFIED"), Some("NEVER_TRAINED")),
+        "{q}"
+    );
+    // S4: void the pass; as known now the evidence is gone, as known before the void it stands.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    server
+        .store(&json!({
+            "actor": {"mbox": "mailto:qa@plant.example"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": id}
+        }))
+        .await;
+    let now = status(
+        &server,
+        &format!(
+            "person=ann&procedure=SOP-123&at={}",
+            enc("2026-03-04T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(
+        (now["status"].as_str(), now["reason"].as_str()),
+        (Some("NOT_QUALIFIED"), Some("EVIDENCE_VOIDED")),
+        "{now}"
+    );
+    let then = status(
+        &server,
+        &format!(
+            "person=ann&procedure=SOP-123&at={}&asKnownAt={}",
+            enc("2026-03-04T00:00:00Z"),
+            enc(&after_pass)
+        ),
+    )
+    .await;
+    assert_eq!(then["status"], "QUALIFIED", "{then}");
+}
+
+#[tokio::test]
+async fn facts_are_validated_need_a_reason_and_are_ledgered_a4() {
+    let server = TestServer::start().await;
+    master_data(&server).await;
+    let no_reason = server
+        .request(Method::POST, "/api/compliance/facts")
+        .json(&json!({"fact": {"kind": "membership", "person": "bob", "function": "f", "valid_from": "2025-01-01T00:00:00Z", "valid_to": null}}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(no_reason.status(), 400);
+    assert_eq!(
+        fact(&server, json!({"kind": "membership", "person": "bob"})).await,
+        400
+    );
+    assert_eq!(
+        fact(&server, json!({"kind": "shoe_size", "person": "bob"})).await,
+        400
+    );
+    assert_eq!(
+        fact(
+            &server,
+            json!({"kind": "person_identifier", "person": "bob", "agent": {"mbox": "bob@x"}})
+        )
+        .await,
+        400
+    );
+    // An identifier names one person forever.
+    let reuse = json!({"kind": "person_identifier", "person": "bob", "agent": {"account": {"homePage": "https://hr.example", "name": "E7"}}});
+    assert_eq!(fact(&server, reuse).await, 409);
+    let facts: Value = server
+        .request(Method::GET, "/api/compliance/facts")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        facts["facts"].as_array().map(Vec::len),
+        Some(5),
+        "refused facts change nothing"
+    );
+    assert_eq!(facts["facts"][0]["reason"], "initial load from HR/QMS");
+    let entries: Value = server
+        .request(Method::GET, "/api/audit/entries?limit=1000")
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let recorded = entries["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "compliance.record")
+        .count();
+    assert_eq!(recorded, 5);
+    let bad = server
+        .request(Method::GET, "/api/compliance/status?person=ann")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(bad.status(), 400);
+}
