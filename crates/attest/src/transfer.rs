@@ -180,9 +180,10 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
         imported as f64 / seconds.max(1e-9)
     );
     if let Some(error) = failure {
-        return Err(error.context(
-            "import stopped: the statements before that line are stored; fix it and run the import again (stored statements are skipped)",
-        ));
+        eprintln!(
+            "import stopped: the statements before that line are stored; fix it and run the import again (stored statements are skipped)"
+        );
+        return Err(error);
     }
     if !conflicts.is_empty() {
         bail!(
@@ -284,7 +285,9 @@ async fn settle<S: Store>(
         }
         let mut statements = Vec::with_capacity(meta.raw.len());
         for (raw, line) in meta.raw.iter().zip(&meta.lines) {
-            statements.push(parse_line(raw, authority).with_context(|| format!("line {line}"))?);
+            statements.push(
+                parse_line(raw, authority).map_err(|e| anyhow::anyhow!("line {line}: {e:#}"))?,
+            );
         }
         if stop {
             store
@@ -348,7 +351,7 @@ fn read_batches(
                     }
                 }
             }
-            Err(e) => break Some(e.context(format!("line {number}"))),
+            Err(e) => break Some(anyhow::anyhow!("line {number}: {e:#}")),
         }
     };
     batch.bytes = bytes;

@@ -52,6 +52,14 @@ enum Phase {
         #[arg(long, default_value_t = 0)]
         offset: usize,
     },
+    /// Write statements of the dataset to stdout as JSON Lines (for `attest import`).
+    Generate {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Skip this many statements of the dataset first.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
     /// Run each query kind `iterations` times from `concurrency` clients and report percentiles.
     Query {
         #[arg(long, default_value_t = 200)]
@@ -101,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             offset,
         } => ingest(&target, &data, count, batch, concurrency, offset).await?,
+        Phase::Generate { count, offset } => generate(&data, count, offset)?,
         Phase::Query {
             iterations,
             concurrency,
@@ -110,6 +119,18 @@ async fn main() -> anyhow::Result<()> {
     if let Some(pid) = cli.server_pid {
         println!("server RSS: {} MB", rss_mb(pid)?);
     }
+    Ok(())
+}
+
+/// Statements `offset..offset + count`, one a line.
+fn generate(data: &dataset::Dataset, count: usize, offset: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    for n in offset..offset + count {
+        serde_json::to_writer(&mut out, &data.statement(n))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
     Ok(())
 }
 
