@@ -7,6 +7,7 @@ mod auth;
 mod compliance;
 mod conformance;
 mod cross_cutting;
+mod document_conformance;
 mod documents;
 mod queries;
 mod statements;
