@@ -337,12 +337,27 @@ async fn write_document<S: Store, R: Resource>(
             }
         }
     }
+    let preconditions = preconditions(&headers, R::put_needs_precondition(version) && !merge)?;
+    // The 1.0.3 profile resources take a PUT only with a concurrency header, even to create a
+    // document: the ADL suite expects 400 then (Communication 2.6.s3, 2.7, XAPI-00273); an
+    // existing document still answers 409 below.
+    let headerless = preconditions.if_match.is_none() && preconditions.if_none_match.is_none();
+    if version == Version::V1_0_3
+        && R::KIND != DocumentKind::State
+        && !merge
+        && headerless
+        && store.document(key.clone()).await?.is_none()
+    {
+        return Err(ApiError::bad_request(
+            "a PUT to a profile needs If-Match (to replace) or If-None-Match: * (to create) (Communication 2.6, 2.7)",
+        ));
+    }
     let write = DocumentWrite {
         key,
         content_type,
         content: body.to_vec(),
         merge,
-        preconditions: preconditions(&headers, R::put_needs_precondition(version) && !merge)?,
+        preconditions,
     };
     match store.write_document(credential.principal(), write).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),

@@ -823,6 +823,7 @@ async fn alternate_syntax_reaches_every_resource_c_1_3() {
         ("profileId", "p"),
         ("content", "{\"a\":1}"),
         ("Content-Type", "application/json"),
+        ("If-None-Match", "*"),
     ];
     expect_status(
         alternate(&server, "/xapi/agents/profile?method=PUT", with(&profile)).await,

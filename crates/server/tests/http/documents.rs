@@ -331,12 +331,31 @@ async fn document_parameters_are_validated_c_2_3_c_3_2() {
 async fn profile_put_over_an_existing_document_needs_a_precondition_c_3_1() {
     let server = TestServer::start().await;
     let path = profile_path("rules");
+    // 1.0.3: even a create needs a header (the ADL suite, XAPI-00273); 2.0 creates without one.
+    expect_status(
+        send(&server, Method::PUT, &path, json_body(json!({"v": 1})), &[]).await,
+        400,
+    )
+    .await;
+    let v2 = TestServer::start().await.with_version("2.0.0");
     assert_eq!(
-        send(&server, Method::PUT, &path, json_body(json!({"v": 1})), &[])
+        send(&v2, Method::PUT, &path, json_body(json!({"v": 1})), &[])
             .await
             .status(),
+        204
+    );
+    assert_eq!(
+        send(
+            &server,
+            Method::PUT,
+            &path,
+            json_body(json!({"v": 1})),
+            &[("If-None-Match", "*")]
+        )
+        .await
+        .status(),
         204,
-        "create needs no header"
+        "If-None-Match: * creates"
     );
     let message = expect_status(
         send(&server, Method::PUT, &path, json_body(json!({"v": 2})), &[]).await,
@@ -487,7 +506,7 @@ async fn agent_profile_documents_belong_to_the_agent_c_2_6() {
         Method::PUT,
         &path(ann),
         json_body(json!({"lang": "de"})),
-        &[],
+        &[("If-None-Match", "*")],
     )
     .await;
     let got: Value = send(
@@ -513,7 +532,14 @@ async fn agent_profile_documents_belong_to_the_agent_c_2_6() {
 async fn concurrent_if_match_writers_lose_no_update_c_3_1() {
     let server = Arc::new(TestServer::start().await);
     let path = profile_path("counter");
-    send(&server, Method::PUT, &path, json_body(json!({"n": 0})), &[]).await;
+    send(
+        &server,
+        Method::PUT,
+        &path,
+        json_body(json!({"n": 0})),
+        &[("If-None-Match", "*")],
+    )
+    .await;
     let writers = 8;
     let increments_each = 5;
     let mut tasks = Vec::new();
