@@ -116,7 +116,7 @@ fn main() {
     for p in 0..people {
         let person = format!("P{p}");
         let function = format!("F{}", p % functions);
-        if engine.function_status(&person, &function, t, k).status != Status::NotQualified {
+        if engine.function_summary(&person, &function, t, k) != Status::NotQualified {
             qualified += 1;
         }
     }

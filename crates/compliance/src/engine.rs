@@ -45,16 +45,39 @@ pub struct Qualification {
     pub expires_at: Option<Timestamp>,
 }
 
-impl Qualification {
-    fn not(reason: Reason, version: Option<String>) -> Qualification {
-        Qualification {
+/// An answer that borrows the facts it rests on: cheap to compute many of.
+struct Answer<'a> {
+    status: Status,
+    reason: Option<Reason>,
+    version: Option<&'a str>,
+    achievement: Option<Achievement<'a>>,
+    expires_at: Option<Timestamp>,
+}
+
+impl<'a> Answer<'a> {
+    fn not(reason: Reason, version: Option<&'a str>) -> Answer<'a> {
+        Answer {
             status: Status::NotQualified,
             reason: Some(reason),
             version,
-            evidence: Vec::new(),
-            rule: None,
-            achieved_at: None,
+            achievement: None,
             expires_at: None,
+        }
+    }
+
+    fn owned(&self) -> Qualification {
+        Qualification {
+            status: self.status,
+            reason: self.reason,
+            version: self.version.map(str::to_string),
+            evidence: self
+                .achievement
+                .as_ref()
+                .map(Achievement::statements)
+                .unwrap_or_default(),
+            rule: self.achievement.as_ref().map(Achievement::rule),
+            achieved_at: self.achievement.as_ref().map(|a| a.at),
+            expires_at: self.expires_at,
         }
     }
 }
@@ -197,6 +220,7 @@ impl Engine {
     ) -> Qualification {
         let ifis = self.ifis_of(person, k);
         self.status_for(&ifis, procedure, grace, recurrence, t, k)
+            .owned()
     }
 
     /// The identifiers of `person` known at `k`.
@@ -212,17 +236,17 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    fn status_for(
-        &self,
+    fn status_for<'a>(
+        &'a self,
         ifis: &[&str],
         procedure: &str,
         grace: GracePolicy,
         recurrence: Recurrence,
         t: Timestamp,
         k: Timestamp,
-    ) -> Qualification {
+    ) -> Answer<'a> {
         let Some(procedure) = self.procedures.get(procedure) else {
-            return Qualification::not(Reason::NoVersionInForce, None);
+            return Answer::not(Reason::NoVersionInForce, None);
         };
         let known: Vec<&ProcedureVersion> = procedure
             .versions
@@ -230,9 +254,9 @@ impl Engine {
             .filter(|v| v.recorded.contains(k))
             .collect();
         let Some(in_force) = known.iter().rposition(|v| v.effective_from <= t) else {
-            return Qualification::not(Reason::NoVersionInForce, None);
+            return Answer::not(Reason::NoVersionInForce, None);
         };
-        let version = Some(known[in_force].version.clone());
+        let version = Some(known[in_force].version.as_str());
         // Editorial versions carry qualification over: training counts from the last version
         // that required it.
         let required = (0..=in_force)
@@ -244,13 +268,11 @@ impl Engine {
         if let Some((achievement, expires)) = &current
             && expires.is_none_or(|e| t < e)
         {
-            return Qualification {
+            return Answer {
                 status: Status::Qualified,
                 reason: None,
                 version,
-                evidence: achievement.statements(),
-                rule: Some(achievement.rule()),
-                achieved_at: Some(achievement.at),
+                achievement: Some(achievement.clone()),
                 expires_at: *expires,
             };
         }
@@ -268,13 +290,11 @@ impl Engine {
                     self.latest(ifis, &known[previous..required], recurrence, t, k)
                 && expires.is_none_or(|e| t < e)
             {
-                return Qualification {
+                return Answer {
                     status: Status::QualifiedInGrace,
                     reason: None,
                     version,
-                    evidence: achievement.statements(),
-                    rule: Some(achievement.rule()),
-                    achieved_at: Some(achievement.at),
+                    achievement: Some(achievement),
                     expires_at: ends,
                 };
             }
@@ -291,7 +311,41 @@ impl Engine {
         } else {
             Reason::NeverTrained
         };
-        Qualification::not(reason, version)
+        Answer::not(reason, version)
+    }
+
+    /// Only the overall status of [`Engine::function_status`], without the per-requirement
+    /// detail: what gap reports over a whole plant need, computed without copying any evidence.
+    pub fn function_summary(
+        &self,
+        person: &str,
+        function: &str,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> Status {
+        let member = self.memberships.get(person).is_some_and(|ms| {
+            ms.iter()
+                .any(|m| m.function == function && m.valid.contains(t) && m.recorded.contains(k))
+        });
+        if !member {
+            return Status::NotQualified;
+        }
+        let ifis = self.ifis_of(person, k);
+        let mut overall = Status::Qualified;
+        for r in self.requirements.get(function).into_iter().flatten() {
+            if !(r.valid.contains(t) && r.recorded.contains(k)) {
+                continue;
+            }
+            match self
+                .status_for(&ifis, &r.procedure, r.grace, r.recurrence, t, k)
+                .status
+            {
+                Status::NotQualified => return Status::NotQualified,
+                Status::QualifiedInGrace => overall = Status::QualifiedInGrace,
+                Status::Qualified => {}
+            }
+        }
+        overall
     }
 
     /// Is `person` qualified for everything their job functions require at `t`, as known at `k`?
@@ -321,7 +375,8 @@ impl Engine {
             .map(|r| {
                 (
                     r.id.clone(),
-                    self.status_for(&ifis, &r.procedure, r.grace, r.recurrence, t, k),
+                    self.status_for(&ifis, &r.procedure, r.grace, r.recurrence, t, k)
+                        .owned(),
                 )
             })
             .collect();
