@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use store::{CredentialKind, CredentialRequest, PgStore, Scope, SqliteStore, Store, Stores};
+use store::{CredentialKind, CredentialRequest, Scope, Store, Stores};
 
 #[derive(Parser)]
 #[command(
@@ -57,25 +57,6 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
-}
-
-/// Runs `$body` with `$store` bound to the store `$data` names, whichever backend it is.
-macro_rules! with_store {
-    ($data:expr, |$store:ident| $body:expr) => {
-        match &$data.database {
-            Some(url) => {
-                let $store = PgStore::connect(url)
-                    .await
-                    .with_context(|| format!("cannot open {}", $data.describe()))?;
-                $body
-            }
-            None => {
-                let $store = SqliteStore::open(&$data.data)
-                    .with_context(|| format!("cannot open the store in {}", $data.describe()))?;
-                $body
-            }
-        }
-    };
 }
 
 /// Runs `$body` with `$stores` bound to all the stores (tenants) `$data` holds.
@@ -251,12 +232,14 @@ fn main() -> anyhow::Result<()> {
                 with_stores!(data, |stores| serve(stores, settings).await)
             }
             Command::Verify { .. } => Ok(()),
-            Command::Import { args, data } => {
-                with_store!(data, |store| transfer::import(&store, args).await)
-            }
-            Command::Export { args, data } => {
-                with_store!(data, |store| transfer::export(&store, args).await)
-            }
+            Command::Import { args, data } => with_stores!(data, |stores| {
+                let store = transfer::open(&stores, &args.store).await?;
+                transfer::import(&store, args).await
+            }),
+            Command::Export { args, data } => with_stores!(data, |stores| {
+                let store = transfer::open(&stores, &args.store).await?;
+                transfer::export(&store, args).await
+            }),
             Command::Credential(command) => credential_command(command).await,
             Command::Store(StoreCommand::Create { name, data }) => with_stores!(data, |stores| {
                 stores.create("cli", &name).await?;

@@ -21,15 +21,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use store::{Accepted, StatementQuery, Store, StoreError};
+use store::{Accepted, StatementQuery, Store, StoreError, Stores};
 use uuid::Uuid;
 use xapi::{Version, agent::Ifi, index, rules};
 
 /// The longest line an import reads: the server's default largest request body.
 const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
-/// Batches sent to the store and not yet answered: enough that the writer never waits for the
-/// reader, few enough that memory stays small.
-const IN_FLIGHT: usize = 3;
 /// Statements an export reads per query.
 const EXPORT_PAGE: usize = 1000;
 /// The ledger principal of imported statements.
@@ -39,9 +36,17 @@ const PRINCIPAL: &str = "cli:import";
 pub(crate) struct ImportArgs {
     /// A JSON Lines file of statements (as `attest export` writes them), or `-` for stdin.
     source: String,
-    /// Statements per store transaction.
-    #[arg(long, default_value_t = 1000)]
+    /// The store (tenant) to import into.
+    #[arg(long, default_value = store::DEFAULT_STORE)]
+    pub(crate) store: String,
+    /// Statements per batch. Each batch is atomic in the store (its own savepoint), and SQLite's
+    /// cost per statement grows with the size of the savepoint: keep batches small.
+    #[arg(long, default_value_t = 100)]
     batch: usize,
+    /// Batches handed to the store before waiting for the first: the store commits those queued
+    /// together in one transaction (one fsync), so this sets the statements per commit.
+    #[arg(long, default_value_t = 64)]
+    in_flight: usize,
     /// What to do with a statement whose id is stored with a different content: stop there, or
     /// skip it, import the rest and fail at the end.
     #[arg(long, value_enum, default_value_t = OnConflict::Stop)]
@@ -59,6 +64,9 @@ pub(crate) enum OnConflict {
 
 #[derive(clap::Args)]
 pub(crate) struct ExportArgs {
+    /// The store (tenant) to export.
+    #[arg(long, default_value = store::DEFAULT_STORE)]
+    pub(crate) store: String,
     /// Only statements about this Agent or identified Group (JSON, matched by its IFI), as the
     /// `agent` query parameter.
     #[arg(long)]
@@ -86,6 +94,15 @@ pub(crate) struct ExportArgs {
     until: Option<String>,
 }
 
+/// The store (tenant) named `name`.
+pub(crate) async fn open<S: Store + Clone>(stores: &Stores<S>, name: &str) -> anyhow::Result<S> {
+    stores
+        .get(name)
+        .await
+        .with_context(|| format!("cannot open the store {name}"))?
+        .ok_or_else(|| anyhow::anyhow!("there is no store {name} (see `attest store list`)"))
+}
+
 // ---- import ----
 
 /// Some lines read, parsed and validated, ready for the store.
@@ -106,7 +123,10 @@ enum Input {
 }
 
 pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
+    anyhow::ensure!(
+        args.batch > 0 && args.in_flight > 0,
+        "--batch and --in-flight must be at least 1"
+    );
     let (input, total): (Box<dyn Read + Send>, Option<u64>) = if args.source == "-" {
         (Box::new(std::io::stdin()), None)
     } else {
@@ -124,7 +144,7 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
     let started = Instant::now();
 
     // Reading, parsing and validating run on their own thread, beside the store's writer thread.
-    let (sender, mut batches) = tokio::sync::mpsc::channel::<Input>(IN_FLIGHT);
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Input>(args.in_flight);
     let batch_size = args.batch;
     let reader_authority = authority.clone();
     let reader = std::thread::Builder::new()
@@ -138,7 +158,7 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
     let mut failure: Option<anyhow::Error> = None;
     let mut input_done = false;
     loop {
-        while !input_done && failure.is_none() && in_flight.len() < IN_FLIGHT {
+        while !input_done && failure.is_none() && in_flight.len() < args.in_flight {
             match batches.recv().await {
                 Some(Input::Batch(batch)) => {
                     let (meta, statements) = batch.split();
@@ -176,12 +196,12 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
-        "imported {imported} statements in {seconds:.1} s ({:.0}/s; statements already stored with the same content were skipped)",
+        "{imported} statements in {seconds:.1} s ({:.0}/s), stored or skipped as already stored with the same content",
         imported as f64 / seconds.max(1e-9)
     );
     if let Some(error) = failure {
         eprintln!(
-            "import stopped: the statements before that line are stored; fix it and run the import again (stored statements are skipped)"
+            "import stopped: the statements before the line named below are stored (and maybe some after it, already handed to the store); running the same import again skips what is stored"
         );
         return Err(error);
     }

@@ -339,6 +339,31 @@ fn export_filters_like_the_statement_query() {
     assert!(stderr(&output).contains("--verb"), "{}", stderr(&output));
 }
 
+#[test]
+fn import_and_export_reach_one_store_tenant() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = sqlite(dir.path());
+    let mut create = vec!["store", "create", "plant-b"];
+    create.extend(args(&a));
+    let output = run(&create, &[], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let source = write_lines(dir.path(), "history.jsonl", &history());
+    let output = import(&source, &args(&a), &["--store", "plant-b"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(export(&args(&a), &["--store", "plant-b"]).len(), 31);
+    assert!(
+        export(&args(&a), &[]).is_empty(),
+        "not in the default store"
+    );
+    let output = import(&source, &args(&a), &["--store", "nowhere"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("no store nowhere"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 /// The same round trip on PostgreSQL, when `ATTEST_TEST_DATABASE_URL` names a server.
 #[test]
 fn round_trip_on_postgres() {
