@@ -186,18 +186,16 @@ pub fn accept_language(header: &str) -> Vec<String> {
 }
 
 /// Every Activity in a statement that carries a definition, with that definition: the object,
-/// the context activities, and the same inside a SubStatement.
-pub fn activity_definitions(statement: &Value) -> Vec<(String, Value)> {
+/// the context activities, and the same inside a SubStatement. Borrows: this runs on every
+/// statement stored.
+pub fn activity_definitions(statement: &Value) -> Vec<(&str, &Value)> {
     let mut found = Vec::new();
-    let mut statement = statement.clone();
-    for_each_part(&mut statement, &mut |part| {
-        if let Part::Activity(activity) = part
-            && let (Some(id), Some(definition)) = (
-                activity.get("id").and_then(Value::as_str),
-                activity.get("definition"),
-            )
-        {
-            found.push((id.to_string(), definition.clone()));
+    for_each_activity(statement, &mut |activity| {
+        if let (Some(id), Some(definition)) = (
+            activity.get("id").and_then(Value::as_str),
+            activity.get("definition"),
+        ) {
+            found.push((id, definition));
         }
     });
     found
@@ -206,17 +204,35 @@ pub fn activity_definitions(statement: &Value) -> Vec<(String, Value)> {
 /// The ids of every Activity in a statement (for loading canonical definitions).
 pub fn activity_ids(statement: &Value) -> Vec<String> {
     let mut found = Vec::new();
-    let mut statement = statement.clone();
-    for_each_part(&mut statement, &mut |part| {
-        if let Part::Activity(activity) = part
-            && let Some(id) = activity.get("id").and_then(Value::as_str)
-        {
+    for_each_activity(statement, &mut |activity| {
+        if let Some(id) = activity.get("id").and_then(Value::as_str) {
             found.push(id.to_string());
         }
     });
     found.sort();
     found.dedup();
     found
+}
+
+/// Visits every Activity of a statement without changing (or copying) it: the object, the
+/// context activities, and the same inside a SubStatement.
+fn for_each_activity<'a>(statement: &'a Value, visit: &mut dyn FnMut(&'a Value)) {
+    if let Some(target) = statement.get("object") {
+        match target.get("objectType").and_then(Value::as_str) {
+            Some("SubStatement") => for_each_activity(target, visit),
+            Some("Agent") | Some("Group") | Some("StatementRef") => {}
+            _ => visit(target),
+        }
+    }
+    let activities = statement
+        .pointer("/context/contextActivities")
+        .and_then(Value::as_object);
+    for value in activities.into_iter().flat_map(|a| a.values()) {
+        match value {
+            Value::Array(list) => list.iter().for_each(&mut *visit),
+            single => visit(single),
+        }
+    }
 }
 
 /// The LRS's rule for updating a canonical definition (Data 2.4.4.1 leaves it to the LRS): the

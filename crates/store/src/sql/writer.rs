@@ -705,7 +705,7 @@ fn insert_one(
     propagate_to_referrers(conn, cx.term_ids, &id, &terms, 0)?;
 
     for (iri, definition) in xapi::format::activity_definitions(&accepted.statement) {
-        merge_definition(conn, &iri, &definition)?;
+        merge_definition(conn, iri, definition)?;
     }
     Ok(())
 }
