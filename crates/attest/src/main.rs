@@ -105,6 +105,9 @@ enum Command {
     Verify {
         #[command(flatten)]
         data: DataArgs,
+        /// The store (tenant) to verify.
+        #[arg(long, default_value = store::DEFAULT_STORE)]
+        store: String,
     },
     /// Manage the credentials (HTTP Basic key and secret) that clients use.
     #[command(subcommand)]
@@ -205,8 +208,8 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     // Verification reads synchronously; it runs before (and without) the async runtime.
-    if let Command::Verify { data } = &cli.command {
-        return verify(data);
+    if let Command::Verify { data, store } = &cli.command {
+        return verify(data, store);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -418,7 +421,7 @@ async fn checkpoint_all<S: Store>(stores: &Stores<S>) {
     }
 }
 
-fn verify(data: &DataArgs) -> anyhow::Result<()> {
+fn verify(data: &DataArgs, store: &str) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     let bar = std::io::stderr().is_terminal().then(|| {
         indicatif::ProgressBar::new(0).with_style(
@@ -435,8 +438,8 @@ fn verify(data: &DataArgs) -> anyhow::Result<()> {
         }
     };
     let report = match &data.database {
-        Some(url) => store::verify_postgres(url, &mut progress),
-        None => store::verify(&data.data, &mut progress),
+        Some(url) => store::verify_postgres(url, store, &mut progress),
+        None => store::verify(&store::store_dir(&data.data, store), &mut progress),
     }
     .with_context(|| format!("cannot verify {}", data.describe()))?;
     if let Some(bar) = bar {

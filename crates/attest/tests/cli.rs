@@ -216,3 +216,49 @@ fn acknowledged_statements_survive_kill_9() {
         &missing[..missing.len().min(5)]
     );
 }
+
+/// Stores made with the CLI are verified one by one (`attest verify --store`).
+#[test]
+fn a_named_store_is_created_and_verified_on_its_own() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+            .expect("run")
+    };
+    assert!(run(&["store", "create", "plant-b"]).status.success());
+    let listed = run(&["store", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("plant-b"));
+    let created = run(&[
+        "credential",
+        "create",
+        "--name",
+        "sim",
+        "--store",
+        "plant-b",
+        "--scope",
+        "statements/write",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let verified = run(&["verify", "--store", "plant-b"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    let default = run(&["verify"]);
+    let text = String::from_utf8_lossy(&default.stdout).to_string();
+    assert!(
+        default.status.success() && text.contains("intact"),
+        "{text}"
+    );
+    assert!(!run(&["verify", "--store", "nowhere"]).status.success());
+    assert!(!run(&["store", "create", "Bad Name"]).status.success());
+}

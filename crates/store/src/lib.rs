@@ -32,7 +32,7 @@ pub use ledger::{Checkpoint, Entry, Hash, Problem, VerifyingKey};
 pub use pg::{PgStore, verify_postgres};
 pub use sql::{SqlStore, VerifyProgress, VerifyReport};
 pub use sqlite::{SqliteStore, verify};
-pub use stores::{CredentialRequest, Stores, valid_store_name};
+pub use stores::{CredentialRequest, Stores, store_dir, valid_store_name};
 pub use xapi::statement::Accepted;
 
 /// The bytes of an attachment, content-addressed by the `sha2` the statement gives for it.

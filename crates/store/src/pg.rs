@@ -68,16 +68,37 @@ impl PgStore {
     }
 }
 
-/// Verifies the store at `url` (see `attest verify`).
+/// Verifies a store on PostgreSQL (see `attest verify`): the default store where `url` points,
+/// or the named store in its own schema.
 pub fn verify_postgres(
     url: &str,
+    store: &str,
     progress: VerifyProgress<'_>,
 ) -> Result<VerifyReport, StoreError> {
-    let backend = PgBackend {
+    let default = PgBackend {
         url: url.to_string(),
         schema: None,
     };
-    let mut conn = backend.connect()?;
+    let mut conn = default.connect()?;
+    if store != crate::DEFAULT_STORE {
+        if conn
+            .row("SELECT 1 FROM stores WHERE name = $1", &[Arg::Text(store)])?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(format!("no store named '{store}'")));
+        }
+        let base = conn
+            .row("SELECT current_schema()", &[])?
+            .map(|r| r.text(0))
+            .transpose()?
+            .ok_or_else(|| StoreError::Corrupt("no current schema".into()))?;
+        let schema = crate::stores::store_schema(&base, store);
+        conn = PgBackend {
+            url: url.to_string(),
+            schema: Some(schema),
+        }
+        .connect()?;
+    }
     let key = read_key(&mut conn)?.ok_or_else(|| {
         StoreError::Corrupt("this database has no ledger key: it was never opened by Attest".into())
     })?;

@@ -25,6 +25,20 @@ pub struct Stores<S> {
     open: Box<dyn Fn(String) -> Opening<S> + Send + Sync>,
 }
 
+/// The PostgreSQL schema of a named store, beside the default store's schema `base`.
+pub(crate) fn store_schema(base: &str, name: &str) -> String {
+    format!("{base}__{}", name.replace('-', "_"))
+}
+
+/// The data directory of a named store under the default store's data directory.
+pub fn store_dir(data_dir: &Path, name: &str) -> PathBuf {
+    if name == DEFAULT_STORE {
+        data_dir.to_path_buf()
+    } else {
+        data_dir.join("stores").join(name)
+    }
+}
+
 /// Store names: lowercase letters, digits and `-`, 1 to 40 characters, starting with a letter.
 pub fn valid_store_name(name: &str) -> bool {
     (1..=40).contains(&name.len())
@@ -117,13 +131,13 @@ impl Stores<SqliteStore> {
     /// The stores under a data directory: the default store in it, the others in `stores/<name>/`.
     pub fn sqlite(data_dir: &Path) -> Result<Stores<SqliteStore>, StoreError> {
         let default = SqliteStore::open(data_dir)?;
-        let root: PathBuf = data_dir.join("stores");
+        let root = data_dir.to_path_buf();
         Ok(Stores {
             default,
             opened: std::sync::Mutex::new(HashMap::new()),
             opening: Mutex::new(()),
             open: Box::new(move |name| {
-                let dir = root.join(name);
+                let dir = store_dir(&root, &name);
                 Box::pin(async move {
                     tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
                         .await
@@ -146,7 +160,7 @@ impl Stores<PgStore> {
             opened: std::sync::Mutex::new(HashMap::new()),
             opening: Mutex::new(()),
             open: Box::new(move |name| {
-                let (url, schema) = (url.clone(), format!("{base}__{}", name.replace('-', "_")));
+                let (url, schema) = (url.clone(), store_schema(&base, &name));
                 Box::pin(async move { PgStore::connect_schema(&url, &schema).await })
             }),
         })
