@@ -13,7 +13,7 @@ use postgres::{Client, NoTls, Statement};
 use rand::RngCore;
 
 use crate::StoreError;
-use crate::sql::{Arg, Backend, Cell, Row, Sql, SqlStore, VerifyProgress, VerifyReport};
+use crate::sql::{Arg, Backend, Cell, Reconnect, Row, Sql, SqlStore, VerifyProgress, VerifyReport};
 
 /// The store on PostgreSQL.
 pub type PgStore = SqlStore<PgBackend>;
@@ -148,6 +148,14 @@ impl Backend for PgBackend {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn reconnector(&self) -> Reconnect<PgConn> {
+        let backend = PgBackend {
+            url: self.url.clone(),
+            schema: self.schema.clone(),
+        };
+        Box::new(move || backend.connect())
     }
 
     fn signing_key(&self, conn: &mut PgConn) -> Result<SigningKey, StoreError> {

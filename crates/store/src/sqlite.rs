@@ -8,7 +8,7 @@ use ledger::SigningKey;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql, params_from_iter};
 
-use crate::sql::{Arg, Backend, Cell, Row, Sql, SqlStore, VerifyProgress, VerifyReport};
+use crate::sql::{Arg, Backend, Cell, Reconnect, Row, Sql, SqlStore, VerifyProgress, VerifyReport};
 use crate::{StoreError, key_file};
 
 /// The database file's name inside the data directory.
@@ -74,22 +74,7 @@ impl Backend for SqliteBackend {
     type Conn = SqliteConn;
 
     fn write_connection(&self) -> Result<SqliteConn, StoreError> {
-        let conn = Connection::open(&self.path)?;
-        configure(&conn)?;
-        // The writer touches the id index and the postings at random places: a page cache of
-        // 64 MiB keeps their upper levels in memory (the default is 2 MiB).
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        // Each request runs in a savepoint; its statement journal belongs in memory, not in a
-        // temporary file written page by page.
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // Checkpoints copy the WAL into the database and fsync it. The checkpointer thread does
-        // most of that in the background; the writer still checkpoints when the WAL passes
-        // 16 MiB, which is cheap then (most frames are copied already) and is what lets the WAL
-        // start over instead of growing for as long as writes keep coming.
-        conn.pragma_update(None, "wal_autocheckpoint", 4_000)?;
-        // Once checkpointed, the WAL shrinks back to this size rather than keeping its peak.
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-        Ok(SqliteConn(conn))
+        writer_connection(&self.path)
     }
 
     fn read_connection(&self) -> Result<SqliteConn, StoreError> {
@@ -117,6 +102,31 @@ impl Backend for SqliteBackend {
     fn signing_key(&self, _: &mut SqliteConn) -> Result<SigningKey, StoreError> {
         key_file::load_or_create(&self.data_dir)
     }
+
+    fn reconnector(&self) -> Reconnect<SqliteConn> {
+        let path = self.path.clone();
+        Box::new(move || writer_connection(&path))
+    }
+}
+
+/// The writer's connection, tuned for appending.
+fn writer_connection(path: &Path) -> Result<SqliteConn, StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    // The writer touches the id index and the postings at random places: a page cache of
+    // 64 MiB keeps their upper levels in memory (the default is 2 MiB).
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    // Each request runs in a savepoint; its statement journal belongs in memory, not in a
+    // temporary file written page by page.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Checkpoints copy the WAL into the database and fsync it. The checkpointer thread does
+    // most of that in the background; the writer still checkpoints when the WAL passes
+    // 16 MiB, which is cheap then (most frames are copied already) and is what lets the WAL
+    // start over instead of growing for as long as writes keep coming.
+    conn.pragma_update(None, "wal_autocheckpoint", 4_000)?;
+    // Once checkpointed, the WAL shrinks back to this size rather than keeping its peak.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    Ok(SqliteConn(conn))
 }
 
 /// A SQLite connection speaking the engine's [`Sql`].

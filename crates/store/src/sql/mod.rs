@@ -177,7 +177,14 @@ pub trait Backend: Send + Sync + 'static {
     fn shared(&self) -> bool;
     /// The server's checkpoint signing key, created on first use.
     fn signing_key(&self, conn: &mut Self::Conn) -> Result<SigningKey, StoreError>;
+
+    /// Opens a new write connection, for the writer to replace one that broke (a database
+    /// server that restarted).
+    fn reconnector(&self) -> Reconnect<Self::Conn>;
 }
+
+/// Makes a fresh write connection.
+pub type Reconnect<C> = Box<dyn Fn() -> Result<C, StoreError> + Send>;
 
 /// A store on any [`Backend`].
 pub struct SqlStore<B: Backend> {
@@ -224,6 +231,7 @@ impl<B: Backend> SqlStore<B> {
         });
         let writer = writer::spawn(
             conn,
+            backend.reconnector(),
             writer_state.clone(),
             signing_key,
             backend.begin_write(),

@@ -91,6 +91,7 @@ pub(crate) struct WriterState {
 
 pub(crate) fn spawn<C: Sql + Send + 'static>(
     mut conn: C,
+    reconnect: super::Reconnect<C>,
     state: Arc<WriterState>,
     key: SigningKey,
     begin: &'static str,
@@ -103,6 +104,7 @@ pub(crate) fn spawn<C: Sql + Send + 'static>(
         .fetch_max(head.stored_us, Ordering::SeqCst);
     let writer = Writer {
         conn,
+        reconnect,
         state,
         key,
         begin,
@@ -118,6 +120,7 @@ pub(crate) fn spawn<C: Sql + Send + 'static>(
 
 struct Writer<C> {
     conn: C,
+    reconnect: super::Reconnect<C>,
     state: Arc<WriterState>,
     key: SigningKey,
     begin: &'static str,
@@ -205,6 +208,16 @@ impl<C: Sql> Writer<C> {
             // Term ids created in the failed transaction are gone: forget the new ones.
             if self.term_ids.len() != terms_before {
                 self.term_ids.clear();
+            }
+            // A connection that no longer answers (the database restarted) is replaced, so the
+            // next group can succeed.
+            if self.conn.batch("SELECT 1").is_err() {
+                match (self.reconnect)() {
+                    Ok(conn) => self.conn = conn,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot reconnect the writer; will retry")
+                    }
+                }
             }
         }
         if self.term_ids.len() > 200_000 {
