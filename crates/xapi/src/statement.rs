@@ -56,8 +56,11 @@ pub fn accept(
         };
         object.insert("version".into(), json!(default));
     }
+    // 2.0 converts other zones to UTC (4.2.7); a timestamp already in UTC is kept as written, so
+    // a statement exported and imported again stays byte for byte the same.
     if version == Version::V2_0_0
         && let Some(Value::String(timestamp)) = object.get_mut("timestamp")
+        && !timestamp.ends_with('Z')
     {
         let instant = rules::parse_timestamp(timestamp)
             .ok_or_else(|| ValidationError::new("timestamp", "not an ISO 8601 timestamp"))?;
@@ -199,6 +202,20 @@ mod tests {
             json!("2025-05-05T08:00:00Z"),
             "2.0 converts to UTC"
         );
+    }
+
+    #[test]
+    fn v2_keeps_a_utc_timestamp_as_written_2_0_4_2_7() {
+        for written in [
+            "2026-01-02T03:04:05.240Z",
+            "2026-01-02T03:04:05Z",
+            "2026-01-02T03:04:05.123456Z",
+        ] {
+            let mut s = minimal();
+            s["timestamp"] = json!(written);
+            let accepted = accept(s, Version::V2_0_0, &authority()).expect("valid");
+            assert_eq!(accepted.statement["timestamp"], json!(written));
+        }
     }
 
     #[test]
