@@ -96,6 +96,33 @@ impl Fact {
     pub fn parse(json: &Value) -> Result<Fact, FactError> {
         let fact: Fact = serde_json::from_value(json.clone())
             .map_err(|e| FactError::Malformed(e.to_string()))?;
+        if let Fact::Requirement {
+            grace_days,
+            recurrence_days,
+            early_window_days,
+            ..
+        } = &fact
+        {
+            let days = [*grace_days, *recurrence_days, Some(*early_window_days)];
+            if days
+                .into_iter()
+                .flatten()
+                .any(|d| !(0..=36_500).contains(&d))
+            {
+                return Err(FactError::Malformed(
+                    "day counts are between 0 and 36500".into(),
+                ));
+            }
+        }
+        if let Fact::Rule {
+            mastery: Some(m), ..
+        } = &fact
+            && !(0.0..=1.0).contains(m)
+        {
+            return Err(FactError::Malformed(
+                "mastery is a scaled score between 0 and 1".into(),
+            ));
+        }
         if let Fact::PersonIdentifier { agent, .. } = &fact {
             xapi::validate_agent(agent, xapi::Version::V2_0_0)
                 .map_err(|e| FactError::Agent(e.to_string()))?;

@@ -182,6 +182,14 @@ async fn facts_are_validated_need_a_reason_and_are_ledgered_a4() {
         fact(&server, json!({"kind": "shoe_size", "person": "bob"})).await,
         400
     );
+    let huge = json!({"kind": "requirement", "id": "r", "function": "f", "procedure": "p", "grace_days": i64::MAX, "recurrence_days": null, "valid_from": "2025-01-01T00:00:00Z", "valid_to": null});
+    assert_eq!(
+        fact(&server, huge).await,
+        400,
+        "a day count that would overflow is refused"
+    );
+    let mastery = json!({"kind": "rule", "id": "q", "version": 1, "move_on": "PASSED", "mastery": 1.5, "effective_from": "2025-01-01T00:00:00Z"});
+    assert_eq!(fact(&server, mastery).await, 400);
     assert_eq!(
         fact(
             &server,
