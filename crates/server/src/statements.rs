@@ -56,10 +56,8 @@ const READ_SCOPES: &[Scope] = &[
 
 /// The authority this LRS writes for the request's credential, as an IFI.
 fn mine<S>(state: &Shared<S>, auth: &Authenticated<S>) -> Ifi {
-    Ifi::Account {
-        home_page: state.config.authority_home_page.clone(),
-        name: auth.credential.key.clone(),
-    }
+    auth.credential
+        .authority_ifi(&state.config.authority_home_page)
 }
 
 /// True when the stored statement's authority is `who`.

@@ -97,11 +97,19 @@ impl Credential {
     /// The Agent written as `authority` into every statement this credential stores: an account
     /// on this LRS, so the authority names the credential unambiguously (Data 2.4.9).
     pub fn authority(&self, lrs_home_page: &str) -> Value {
-        json!({
-            "objectType": "Agent",
-            "name": self.name,
-            "account": {"homePage": lrs_home_page, "name": self.key}
-        })
+        let mut agent = serde_json::Map::new();
+        agent.insert("objectType".into(), json!("Agent"));
+        agent.insert("name".into(), json!(self.name));
+        agent.extend(self.authority_ifi(lrs_home_page).to_json());
+        Value::Object(agent)
+    }
+
+    /// The identifier of that authority (what `statements/read/mine` matches).
+    pub fn authority_ifi(&self, lrs_home_page: &str) -> xapi::agent::Ifi {
+        xapi::agent::Ifi::Account {
+            home_page: lrs_home_page.to_string(),
+            name: self.key.clone(),
+        }
     }
 
     /// The ledger principal of writes made with this credential.

@@ -45,7 +45,7 @@ impl PgStore {
 
     /// The schema this store's tables are in.
     pub async fn current_schema(&self) -> Result<String, StoreError> {
-        self.read_value(|conn| {
+        self.read(|conn| {
             conn.row("SELECT current_schema()", &[])?
                 .map(|r| r.text(0))
                 .transpose()?

@@ -248,17 +248,8 @@ impl<B: Backend> SqlStore<B> {
         })
     }
 
-    /// Runs `read` on a pooled read connection (for backends' own queries).
-    pub(crate) async fn read_value<T, F>(&self, read: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut B::Conn) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.read(read).await
-    }
-
     /// Runs `read` on a pooled read connection in a blocking task.
-    async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    pub(crate) async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut B::Conn) -> Result<T, StoreError> + Send + 'static,
