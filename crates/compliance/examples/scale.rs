@@ -22,6 +22,7 @@ fn main() {
                     version: v.to_string(),
                     activity_iri: format!("https://qms.example/doc/SOP-{p}/v{v}"),
                     effective_from: day(200 * v as i64),
+                    approved_at: None,
                     impact: if v == 2 {
                         TrainingImpact::None
                     } else {
@@ -37,7 +38,12 @@ fn main() {
         .flat_map(|f| {
             (0..requirements_per_function).map(move |r| Requirement {
                 id: format!("R-{f}-{r}"),
-                function: format!("F{f}"),
+                scope: Scope::Function {
+                    function: format!("F{f}"),
+                    site: None,
+                },
+                due: SignedDuration::from_hours(24 * 30),
+                effectiveness: None,
                 procedure: format!("SOP-{}", f * requirements_per_function + r),
                 grace: GracePolicy::GraceDays(14),
                 recurrence: Recurrence::Relative {
@@ -61,6 +67,7 @@ fn main() {
         .map(|p| Membership {
             person: format!("P{p}"),
             function: format!("F{}", p % functions),
+            site: Some(format!("S{}", p % 2)),
             valid: always,
             recorded: always,
         })
@@ -95,17 +102,21 @@ fn main() {
         version: 1,
         move_on: MoveOn::Completed,
         mastery: None,
+        late_entry: SignedDuration::from_hours(24),
         effective_from: day(0),
         recorded: always,
     }];
     let facts = evidence.len();
     let built = Instant::now();
     let engine = Engine::new(
-        identifiers,
-        memberships,
-        procedures,
-        rules,
-        requirements,
+        MasterData {
+            identifiers,
+            memberships,
+            procedures,
+            rules,
+            requirements,
+            ..MasterData::default()
+        },
         evidence,
     );
     let build_time = built.elapsed();

@@ -4,16 +4,69 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::model::{
-    CompletionRule, Evidence, GracePolicy, Membership, MoveOn, PersonIdentifier, Procedure,
-    ProcedureVersion, Recurrence, Requirement, TrainingImpact, Verb,
+    CompletionRule, Effectiveness, Evidence, GracePolicy, MasterData, Membership, MoveOn, Person,
+    PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, Recurrence, Requirement, Scope,
+    Site, TrainingImpact, Verb,
 };
+
+mod assignments;
+mod reports;
+
+pub use assignments::{Assignment, AssignmentReason, AssignmentStatus};
+pub use reports::{Expiry, Filter, Gap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Qualified,
     /// Trained on the previous version, inside the new version's grace period.
     QualifiedInGrace,
+    /// Trained, and the requirement's effectiveness check has not been taken yet.
+    TrainedEffectivenessPending,
     NotQualified,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Qualified => "QUALIFIED",
+            Status::QualifiedInGrace => "QUALIFIED_IN_GRACE",
+            Status::TrainedEffectivenessPending => "TRAINED_EFFECTIVENESS_PENDING",
+            Status::NotQualified => "NOT_QUALIFIED",
+        }
+    }
+
+    /// The worse of two statuses: what a set of requirements amounts to.
+    fn and(self, other: Status) -> Status {
+        let rank = |s: Status| match s {
+            Status::Qualified => 0,
+            Status::TrainedEffectivenessPending => 1,
+            Status::QualifiedInGrace => 2,
+            Status::NotQualified => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// The state of an effectiveness check on a completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectivenessState {
+    Pending,
+    Passed,
+    Failed,
+}
+
+impl EffectivenessState {
+    pub fn name(self) -> &'static str {
+        match self {
+            EffectivenessState::Pending => "PENDING",
+            EffectivenessState::Passed => "PASSED",
+            EffectivenessState::Failed => "FAILED",
+        }
+    }
 }
 
 /// Why someone is not qualified.
@@ -28,6 +81,24 @@ pub enum Reason {
     EvidenceVoided,
     /// No version of the procedure was in force at T.
     NoVersionInForce,
+    /// The training's effectiveness check failed; retraining is due.
+    EffectivenessFailed,
+    /// Not in the job function at T.
+    NotInFunction,
+}
+
+impl Reason {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::NeverTrained => "NEVER_TRAINED",
+            Reason::VersionSuperseded => "VERSION_SUPERSEDED",
+            Reason::Expired => "EXPIRED",
+            Reason::EvidenceVoided => "EVIDENCE_VOIDED",
+            Reason::NoVersionInForce => "NO_VERSION_IN_FORCE",
+            Reason::EffectivenessFailed => "EFFECTIVENESS_FAILED",
+            Reason::NotInFunction => "NOT_IN_FUNCTION",
+        }
+    }
 }
 
 /// The answer for one person and one procedure, with what it rests on.
@@ -39,6 +110,12 @@ pub struct Qualification {
     pub version: Option<String>,
     /// The statements that make up the completion relied on.
     pub evidence: Vec<String>,
+    /// Those of them stored later after their `timestamp` than the rule allows (regulated.md A6,
+    /// S6): late entries, to be reviewed.
+    pub late_entries: Vec<String>,
+    /// The effectiveness check on the completion, where the requirement has one, and the
+    /// statement that decided it.
+    pub effectiveness: Option<(EffectivenessState, Option<String>)>,
     /// The completion rule (id, version) the evidence was judged by.
     pub rule: Option<(String, u32)>,
     pub achieved_at: Option<Timestamp>,
@@ -52,6 +129,7 @@ struct Answer<'a> {
     version: Option<&'a str>,
     achievement: Option<Achievement<'a>>,
     expires_at: Option<Timestamp>,
+    effectiveness: Option<(EffectivenessState, Option<&'a str>)>,
 }
 
 impl<'a> Answer<'a> {
@@ -62,6 +140,7 @@ impl<'a> Answer<'a> {
             version,
             achievement: None,
             expires_at: None,
+            effectiveness: None,
         }
     }
 
@@ -75,6 +154,14 @@ impl<'a> Answer<'a> {
                 .as_ref()
                 .map(Achievement::statements)
                 .unwrap_or_default(),
+            late_entries: self
+                .achievement
+                .as_ref()
+                .map(Achievement::late_entries)
+                .unwrap_or_default(),
+            effectiveness: self
+                .effectiveness
+                .map(|(state, by)| (state, by.map(str::to_string))),
             rule: self.achievement.as_ref().map(Achievement::rule),
             achieved_at: self.achievement.as_ref().map(|a| a.at),
             expires_at: self.expires_at,
@@ -86,7 +173,30 @@ impl<'a> Answer<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionStatus {
     pub status: Status,
+    pub reason: Option<Reason>,
     pub requirements: Vec<(String, Qualification)>,
+}
+
+/// One requirement that applies to a person at T, and the answer for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequirementStatus {
+    pub requirement: String,
+    pub procedure: String,
+    /// The job function that brings it, for a function's requirement.
+    pub function: Option<String>,
+    /// The quality event that brings it, for a quality event's requirement.
+    pub quality_event: Option<String>,
+    pub blocking: bool,
+    pub qualification: Qualification,
+}
+
+/// Everything that applies to a person at T: their functions' requirements, their own, and those
+/// of quality events naming them. `status` is the worst of the blocking requirements' answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonStatus {
+    pub status: Status,
+    pub functions: Vec<String>,
+    pub requirements: Vec<RequirementStatus>,
 }
 
 /// The facts, indexed for answering many questions fast.
@@ -98,7 +208,14 @@ pub struct Engine {
     memberships: HashMap<String, Vec<Membership>>,
     procedures: HashMap<String, Procedure>,
     rules: HashMap<String, Vec<CompletionRule>>,
-    requirements: HashMap<String, Vec<Requirement>>,
+    requirements: Vec<Requirement>,
+    /// function → indexes into `requirements` of the requirements scoped to it.
+    by_function: HashMap<String, Vec<usize>>,
+    /// person → indexes into `requirements` naming them (person and quality-event scopes).
+    by_person: HashMap<String, Vec<usize>>,
+    people: HashMap<String, Vec<Person>>,
+    sites: HashMap<String, Vec<Site>>,
+    quality_events: HashMap<String, Vec<QualityEvent>>,
     /// ifi → activity IRI → evidence, in timestamp order.
     evidence: HashMap<String, HashMap<String, Vec<Evidence>>>,
 }
@@ -107,7 +224,7 @@ pub struct Engine {
 #[derive(Debug, Clone)]
 struct Achievement<'a> {
     at: Timestamp,
-    statements: [Option<&'a str>; 2],
+    statements: [Option<&'a Evidence>; 2],
     rule: &'a CompletionRule,
 }
 
@@ -116,7 +233,20 @@ impl Achievement<'_> {
         self.statements
             .iter()
             .flatten()
-            .map(|s| s.to_string())
+            .map(|e| e.statement_id.clone())
+            .collect()
+    }
+
+    fn late_entries(&self) -> Vec<String> {
+        self.statements
+            .iter()
+            .flatten()
+            .filter(|e| {
+                e.timestamp
+                    .checked_add(self.rule.late_entry)
+                    .is_ok_and(|limit| e.stored > limit)
+            })
+            .map(|e| e.statement_id.clone())
             .collect()
     }
 
@@ -126,24 +256,22 @@ impl Achievement<'_> {
 }
 
 impl Engine {
-    pub fn new(
-        identifiers: Vec<PersonIdentifier>,
-        memberships: Vec<Membership>,
-        procedures: Vec<Procedure>,
-        rules: Vec<CompletionRule>,
-        requirements: Vec<Requirement>,
-        evidence: Vec<Evidence>,
-    ) -> Engine {
+    pub fn new(master: MasterData, evidence: Vec<Evidence>) -> Engine {
         let mut engine = Engine {
             identifiers: HashMap::new(),
             person_ifis: HashMap::new(),
             memberships: HashMap::new(),
             procedures: HashMap::new(),
             rules: HashMap::new(),
-            requirements: HashMap::new(),
+            requirements: master.requirements,
+            by_function: HashMap::new(),
+            by_person: HashMap::new(),
+            people: HashMap::new(),
+            sites: HashMap::new(),
+            quality_events: HashMap::new(),
             evidence: HashMap::new(),
         };
-        for id in identifiers {
+        for id in master.identifiers {
             engine
                 .identifiers
                 .entry(id.ifi.clone())
@@ -155,29 +283,52 @@ impl Engine {
                 .or_default()
                 .push(id);
         }
-        for m in memberships {
+        for m in master.memberships {
             engine
                 .memberships
                 .entry(m.person.clone())
                 .or_default()
                 .push(m);
         }
-        for mut p in procedures {
+        for mut p in master.procedures {
             p.versions.sort_by_key(|v| v.effective_from);
             engine.procedures.insert(p.id.clone(), p);
         }
-        for r in rules {
+        for r in master.rules {
             engine.rules.entry(r.id.clone()).or_default().push(r);
         }
         for list in engine.rules.values_mut() {
             list.sort_by_key(|r| (r.effective_from, r.version));
         }
-        for r in requirements {
+        for (i, r) in engine.requirements.iter().enumerate() {
+            match &r.scope {
+                Scope::Function { function, .. } => engine
+                    .by_function
+                    .entry(function.clone())
+                    .or_default()
+                    .push(i),
+                Scope::Person(person) => {
+                    engine.by_person.entry(person.clone()).or_default().push(i)
+                }
+                Scope::QualityEvent { persons, .. } => {
+                    for person in persons {
+                        engine.by_person.entry(person.clone()).or_default().push(i);
+                    }
+                }
+            }
+        }
+        for p in master.people {
+            engine.people.entry(p.id.clone()).or_default().push(p);
+        }
+        for site in master.sites {
+            engine.sites.entry(site.id.clone()).or_default().push(site);
+        }
+        for qe in master.quality_events {
             engine
-                .requirements
-                .entry(r.function.clone())
+                .quality_events
+                .entry(qe.id.clone())
                 .or_default()
-                .push(r);
+                .push(qe);
         }
         for e in evidence {
             engine
@@ -196,6 +347,69 @@ impl Engine {
             list.sort_by_key(|e| (e.timestamp, e.stored));
         }
         engine
+    }
+
+    /// A person's master record as known at `k`.
+    pub fn person(&self, id: &str, k: Timestamp) -> Option<&Person> {
+        self.people.get(id)?.iter().find(|p| p.recorded.contains(k))
+    }
+
+    /// A site as known at `k`.
+    pub fn site(&self, id: &str, k: Timestamp) -> Option<&Site> {
+        self.sites.get(id)?.iter().find(|s| s.recorded.contains(k))
+    }
+
+    /// A quality event as known at `k`.
+    pub fn quality_event(&self, id: &str, k: Timestamp) -> Option<&QualityEvent> {
+        self.quality_events
+            .get(id)?
+            .iter()
+            .find(|q| q.recorded.contains(k))
+    }
+
+    /// The requirements a quality event brings, as known at `k`.
+    pub fn requirements_of_event(&self, event: &str, k: Timestamp) -> Vec<&Requirement> {
+        self.requirements
+            .iter()
+            .filter(|r| {
+                r.recorded.contains(k)
+                    && matches!(&r.scope, Scope::QualityEvent { event: e, .. } if e == event)
+            })
+            .collect()
+    }
+
+    /// Everyone the facts known at `k` name, sorted.
+    pub fn persons(&self, k: Timestamp) -> Vec<&str> {
+        let mut all: Vec<&str> = self
+            .person_ifis
+            .iter()
+            .filter(|(_, ids)| ids.iter().any(|id| id.recorded.contains(k)))
+            .map(|(p, _)| p.as_str())
+            .chain(
+                self.memberships
+                    .iter()
+                    .filter(|(_, ms)| ms.iter().any(|m| m.recorded.contains(k)))
+                    .map(|(p, _)| p.as_str()),
+            )
+            .chain(
+                self.people
+                    .iter()
+                    .filter(|(_, ps)| ps.iter().any(|p| p.recorded.contains(k)))
+                    .map(|(p, _)| p.as_str()),
+            )
+            .chain(
+                self.by_person
+                    .iter()
+                    .filter(|(_, rs)| {
+                        rs.iter()
+                            .any(|&i| self.requirements[i].recorded.contains(k))
+                    })
+                    .map(|(p, _)| p.as_str()),
+            )
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     /// The person an IFI named, as known at `k`.
@@ -219,7 +433,7 @@ impl Engine {
         k: Timestamp,
     ) -> Qualification {
         let ifis = self.ifis_of(person, k);
-        self.status_for(&ifis, procedure, grace, recurrence, t, k)
+        self.status_for(&ifis, procedure, grace, recurrence, None, t, k)
             .owned()
     }
 
@@ -236,12 +450,78 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// The answer for one requirement: a quality event's counts only training after it starts,
+    /// and a requirement with an effectiveness check waits for it.
+    fn requirement_answer<'a>(
+        &'a self,
+        ifis: &[&str],
+        r: &'a Requirement,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> Answer<'a> {
+        let since = match r.scope {
+            Scope::QualityEvent { .. } => Some(r.valid.from),
+            _ => None,
+        };
+        let mut answer = self.status_for(ifis, &r.procedure, r.grace, r.recurrence, since, t, k);
+        if let (Some(check), Some(achievement)) = (&r.effectiveness, &answer.achievement)
+            && answer.status != Status::NotQualified
+        {
+            let (state, by) = self.effectiveness(ifis, check, achievement.at, t, k);
+            answer.effectiveness = Some((state, by.map(|e| e.statement_id.as_str())));
+            match state {
+                EffectivenessState::Pending => answer.status = Status::TrainedEffectivenessPending,
+                EffectivenessState::Failed => {
+                    answer.status = Status::NotQualified;
+                    answer.reason = Some(Reason::EffectivenessFailed);
+                }
+                EffectivenessState::Passed => {}
+            }
+        }
+        answer
+    }
+
+    /// The effectiveness check of a completion achieved at `completed`: the first pass or fail
+    /// on the check's activity at least `after` later decides it.
+    fn effectiveness<'a>(
+        &'a self,
+        ifis: &[&str],
+        check: &Effectiveness,
+        completed: Timestamp,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> (EffectivenessState, Option<&'a Evidence>) {
+        let Ok(from) = completed.checked_add(check.after) else {
+            return (EffectivenessState::Pending, None);
+        };
+        let attempt = self
+            .evidence_on(ifis, &check.activity_iri)
+            .into_iter()
+            .find(|e| {
+                e.known_at(k)
+                    && e.timestamp >= from
+                    && e.timestamp <= t
+                    && matches!(e.verb, Verb::Passed | Verb::Failed)
+            });
+        match attempt {
+            None => (EffectivenessState::Pending, None),
+            Some(e)
+                if e.verb == Verb::Passed && e.score_scaled.is_some_and(|s| s >= check.mastery) =>
+            {
+                (EffectivenessState::Passed, Some(e))
+            }
+            Some(e) => (EffectivenessState::Failed, Some(e)),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn status_for<'a>(
         &'a self,
         ifis: &[&str],
         procedure: &str,
         grace: GracePolicy,
         recurrence: Recurrence,
+        since: Option<Timestamp>,
         t: Timestamp,
         k: Timestamp,
     ) -> Answer<'a> {
@@ -264,7 +544,7 @@ impl Engine {
             .find(|&i| known[i].impact != TrainingImpact::None)
             .unwrap_or(0);
 
-        let current = self.latest(ifis, &known[required..=in_force], recurrence, t, k);
+        let current = self.latest(ifis, &known[required..=in_force], recurrence, since, t, k);
         if let Some((achievement, expires)) = &current
             && expires.is_none_or(|e| t < e)
         {
@@ -274,6 +554,7 @@ impl Engine {
                 version,
                 achievement: Some(achievement.clone()),
                 expires_at: *expires,
+                effectiveness: None,
             };
         }
         // The previous version still counts inside the grace period of the one in force.
@@ -287,7 +568,7 @@ impl Engine {
                 .ok();
             if ends.is_some_and(|end| t < end)
                 && let Some((achievement, expires)) =
-                    self.latest(ifis, &known[previous..required], recurrence, t, k)
+                    self.latest(ifis, &known[previous..required], recurrence, since, t, k)
                 && expires.is_none_or(|e| t < e)
             {
                 return Answer {
@@ -296,22 +577,74 @@ impl Engine {
                     version,
                     achievement: Some(achievement),
                     expires_at: ends,
+                    effectiveness: None,
                 };
             }
         }
         let reason = if current.is_some() {
             Reason::Expired
         } else if self
-            .latest(ifis, &known[..required], Recurrence::None, t, k)
+            .latest(ifis, &known[..required], Recurrence::None, since, t, k)
             .is_some()
         {
             Reason::VersionSuperseded
-        } else if self.voided_would_count(ifis, &known[required..=in_force], t, k) {
+        } else if self.voided_would_count(ifis, &known[required..=in_force], since, t, k) {
             Reason::EvidenceVoided
         } else {
             Reason::NeverTrained
         };
         Answer::not(reason, version)
+    }
+
+    /// `person`'s memberships of `function` valid at `t`, as known at `k`.
+    fn memberships_at<'a>(
+        &'a self,
+        person: &str,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> impl Iterator<Item = &'a Membership> {
+        self.memberships
+            .get(person)
+            .into_iter()
+            .flatten()
+            .filter(move |m| m.valid.contains(t) && m.recorded.contains(k))
+    }
+
+    /// Does requirement `r` apply to `person` at `t`, as known at `k`? For a function's
+    /// requirement, the membership that brings it.
+    fn applies(&self, r: &Requirement, person: &str, t: Timestamp, k: Timestamp) -> bool {
+        if !(r.valid.contains(t) && r.recorded.contains(k)) {
+            return false;
+        }
+        match &r.scope {
+            Scope::Function { function, site } => self.memberships_at(person, t, k).any(|m| {
+                m.function == *function && site.as_ref().is_none_or(|s| m.site.as_ref() == Some(s))
+            }),
+            Scope::Person(p) => p == person,
+            Scope::QualityEvent { persons, .. } => persons.iter().any(|p| p == person),
+        }
+    }
+
+    /// The requirements of `function` that apply at `t` as known at `k` (site-scoped ones only
+    /// where `person` holds the function at that site).
+    fn function_requirements<'a>(
+        &'a self,
+        person: &'a str,
+        function: &'a str,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> impl Iterator<Item = &'a Requirement> {
+        self.by_function
+            .get(function)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.requirements[i])
+            .filter(move |r| self.applies(r, person, t, k))
+    }
+
+    fn is_member(&self, person: &str, function: &str, t: Timestamp, k: Timestamp) -> bool {
+        self.memberships_at(person, t, k)
+            .any(|m| m.function == function)
     }
 
     /// Only the overall status of [`Engine::function_status`], without the per-requirement
@@ -323,32 +656,21 @@ impl Engine {
         t: Timestamp,
         k: Timestamp,
     ) -> Status {
-        let member = self.memberships.get(person).is_some_and(|ms| {
-            ms.iter()
-                .any(|m| m.function == function && m.valid.contains(t) && m.recorded.contains(k))
-        });
-        if !member {
+        if !self.is_member(person, function, t, k) {
             return Status::NotQualified;
         }
         let ifis = self.ifis_of(person, k);
         let mut overall = Status::Qualified;
-        for r in self.requirements.get(function).into_iter().flatten() {
-            if !(r.valid.contains(t) && r.recorded.contains(k)) {
-                continue;
-            }
-            match self
-                .status_for(&ifis, &r.procedure, r.grace, r.recurrence, t, k)
-                .status
-            {
-                Status::NotQualified => return Status::NotQualified,
-                Status::QualifiedInGrace => overall = Status::QualifiedInGrace,
-                Status::Qualified => {}
+        for r in self.function_requirements(person, function, t, k) {
+            overall = overall.and(self.requirement_answer(&ifis, r, t, k).status);
+            if overall == Status::NotQualified {
+                break;
             }
         }
         overall
     }
 
-    /// Is `person` qualified for everything their job functions require at `t`, as known at `k`?
+    /// Is `person` qualified for everything `function` requires at `t`, as known at `k`?
     pub fn function_status(
         &self,
         person: &str,
@@ -356,61 +678,102 @@ impl Engine {
         t: Timestamp,
         k: Timestamp,
     ) -> FunctionStatus {
-        let member = self.memberships.get(person).is_some_and(|ms| {
-            ms.iter()
-                .any(|m| m.function == function && m.valid.contains(t) && m.recorded.contains(k))
-        });
-        let requirements: Vec<&Requirement> = self
-            .requirements
-            .get(function)
-            .map(|rs| {
-                rs.iter()
-                    .filter(|r| r.valid.contains(t) && r.recorded.contains(k))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let member = self.is_member(person, function, t, k);
         let ifis = self.ifis_of(person, k);
+        // Someone not in the function at T is answered for every requirement it has then.
+        let requirements: Vec<&Requirement> = if member {
+            self.function_requirements(person, function, t, k).collect()
+        } else {
+            self.by_function
+                .get(function)
+                .into_iter()
+                .flatten()
+                .map(|&i| &self.requirements[i])
+                .filter(|r| r.valid.contains(t) && r.recorded.contains(k))
+                .collect()
+        };
         let answers: Vec<(String, Qualification)> = requirements
             .iter()
             .map(|r| {
                 (
                     r.id.clone(),
-                    self.status_for(&ifis, &r.procedure, r.grace, r.recurrence, t, k)
-                        .owned(),
+                    self.requirement_answer(&ifis, r, t, k).owned(),
                 )
             })
             .collect();
-        let status = if !member
-            || answers
-                .iter()
-                .any(|(_, q)| q.status == Status::NotQualified)
-        {
-            Status::NotQualified
-        } else if answers
+        let status = answers
             .iter()
-            .any(|(_, q)| q.status == Status::QualifiedInGrace)
-        {
-            Status::QualifiedInGrace
+            .fold(Status::Qualified, |s, (_, q)| s.and(q.status));
+        let (status, reason) = if member {
+            (status, None)
         } else {
-            Status::Qualified
+            (Status::NotQualified, Some(Reason::NotInFunction))
         };
         FunctionStatus {
             status,
+            reason,
             requirements: answers,
+        }
+    }
+
+    /// Everything that applies to `person` at `t` as known at `k`, answered.
+    pub fn person_status(&self, person: &str, t: Timestamp, k: Timestamp) -> PersonStatus {
+        let ifis = self.ifis_of(person, k);
+        let functions = self.functions_of(person, t, k);
+        let mut seen = std::collections::HashSet::new();
+        let requirements: Vec<RequirementStatus> = functions
+            .iter()
+            .flat_map(|f| self.by_function.get(*f).into_iter().flatten())
+            .chain(self.by_person.get(person).into_iter().flatten())
+            .filter(|&&i| seen.insert(i))
+            .map(|&i| &self.requirements[i])
+            .filter(|r| self.applies(r, person, t, k))
+            .map(|r| RequirementStatus {
+                requirement: r.id.clone(),
+                procedure: r.procedure.clone(),
+                function: match &r.scope {
+                    Scope::Function { function, .. } => Some(function.clone()),
+                    _ => None,
+                },
+                quality_event: match &r.scope {
+                    Scope::QualityEvent { event, .. } => Some(event.clone()),
+                    _ => None,
+                },
+                blocking: r.blocking,
+                qualification: self.requirement_answer(&ifis, r, t, k).owned(),
+            })
+            .collect();
+        let status = requirements
+            .iter()
+            .filter(|r| r.blocking)
+            .fold(Status::Qualified, |s, r| s.and(r.qualification.status));
+        PersonStatus {
+            status,
+            functions: functions.into_iter().map(str::to_string).collect(),
+            requirements,
         }
     }
 
     /// The functions `person` belongs to at `t`, as known at `k`.
     pub fn functions_of(&self, person: &str, t: Timestamp, k: Timestamp) -> Vec<&str> {
-        self.memberships
-            .get(person)
-            .map(|ms| {
-                ms.iter()
-                    .filter(|m| m.valid.contains(t) && m.recorded.contains(k))
-                    .map(|m| m.function.as_str())
-                    .collect()
-            })
-            .unwrap_or_default()
+        let mut functions: Vec<&str> = self
+            .memberships_at(person, t, k)
+            .map(|m| m.function.as_str())
+            .collect();
+        functions.sort_unstable();
+        functions.dedup();
+        functions
+    }
+
+    /// The sites `person` works at at `t`, as known at `k`.
+    pub fn sites_of(&self, person: &str, t: Timestamp, k: Timestamp) -> Vec<&str> {
+        let mut sites: Vec<&str> = self
+            .memberships_at(person, t, k)
+            .filter_map(|m| m.site.as_deref())
+            .collect();
+        sites.sort_unstable();
+        sites.dedup();
+        sites
     }
 
     /// The evidence of these identifiers on one activity, in timestamp order.
@@ -432,15 +795,32 @@ impl Engine {
         ifis: &[&str],
         versions: &[&'a ProcedureVersion],
         recurrence: Recurrence,
+        since: Option<Timestamp>,
         t: Timestamp,
         k: Timestamp,
     ) -> Option<(Achievement<'a>, Option<Timestamp>)> {
+        self.renewals(ifis, versions, recurrence, since, t, k).pop()
+    }
+
+    /// Every completion on any of `versions` achieved in `[since, t]` as known at `k`, in order,
+    /// each with the expiry it sets.
+    fn renewals<'a>(
+        &'a self,
+        ifis: &[&str],
+        versions: &[&'a ProcedureVersion],
+        recurrence: Recurrence,
+        since: Option<Timestamp>,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> Vec<(Achievement<'a>, Option<Timestamp>)> {
         let mut achievements: Vec<Achievement<'a>> = Vec::new();
         for version in versions {
             let evidence: Vec<&Evidence> = self
                 .evidence_on(ifis, &version.activity_iri)
                 .into_iter()
-                .filter(|e| e.known_at(k) && e.timestamp <= t)
+                .filter(|e| {
+                    e.known_at(k) && e.timestamp <= t && since.is_none_or(|s| e.timestamp >= s)
+                })
                 .collect();
             self.achievements(&version.rule, &evidence, k, &mut achievements);
         }
@@ -450,7 +830,7 @@ impl Engine {
         // Each achievement renews the qualification; one inside the early window extends from
         // the old expiry (regulated.md 2.4).
         let mut expires: Option<Timestamp> = None;
-        let mut last = None;
+        let mut out = Vec::with_capacity(achievements.len());
         for a in achievements {
             expires = match recurrence {
                 Recurrence::None => None,
@@ -470,9 +850,9 @@ impl Engine {
                     from.checked_add(every).ok()
                 }
             };
-            last = Some(a);
+            out.push((a, expires));
         }
-        last.map(|a| (a, expires))
+        out
     }
 
     /// The completions a run of evidence amounts to under the rule in force at each attempt.
@@ -510,7 +890,7 @@ impl Engine {
                     {
                         out.push(Achievement {
                             at: e.timestamp,
-                            statements: [Some(&c.statement_id), Some(&p.statement_id)],
+                            statements: [Some(c), Some(p)],
                             rule,
                         });
                     }
@@ -520,7 +900,7 @@ impl Engine {
             if counts {
                 out.push(Achievement {
                     at: e.timestamp,
-                    statements: [Some(&e.statement_id), None],
+                    statements: [Some(e), None],
                     rule,
                 });
             }
@@ -540,6 +920,7 @@ impl Engine {
         &self,
         ifis: &[&str],
         versions: &[&ProcedureVersion],
+        since: Option<Timestamp>,
         t: Timestamp,
         k: Timestamp,
     ) -> bool {
@@ -547,7 +928,12 @@ impl Engine {
             let evidence: Vec<&Evidence> = self
                 .evidence_on(ifis, &version.activity_iri)
                 .into_iter()
-                .filter(|e| e.stored <= k && e.voided.is_some_and(|v| v <= k) && e.timestamp <= t)
+                .filter(|e| {
+                    e.stored <= k
+                        && e.voided.is_some_and(|v| v <= k)
+                        && e.timestamp <= t
+                        && since.is_none_or(|s| e.timestamp >= s)
+                })
                 .collect();
             let mut found = Vec::new();
             self.achievements(&version.rule, &evidence, k, &mut found);

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{
-    CompletionRule, Evidence, GracePolicy, Interval, Membership, MoveOn, PersonIdentifier,
-    Procedure, ProcedureVersion, Recurrence, Requirement, TrainingImpact, Verb,
+    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
+    Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,
+    Recurrence, Requirement, Scope, Site, TrainingImpact, Verb,
 };
 use crate::{Engine, VOIDED};
 
@@ -17,12 +18,25 @@ use crate::{Engine, VOIDED};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fact {
+    /// A person as HR knows them.
+    Person {
+        id: String,
+        name: Option<String>,
+        employee_no: Option<String>,
+    },
     /// An xAPI identity (an Agent object) of a person; one identity names one person forever.
     PersonIdentifier { person: String, agent: Value },
-    /// A person's time in a job function.
+    /// A site (plant), with the IANA time zone its people read reports in.
+    Site {
+        id: String,
+        name: String,
+        time_zone: Option<String>,
+    },
+    /// A person's time in a job function (at a site, if given).
     Membership {
         person: String,
         function: String,
+        site: Option<String>,
         valid_from: Timestamp,
         valid_to: Option<Timestamp>,
     },
@@ -32,6 +46,9 @@ pub enum Fact {
         version: String,
         activity_iri: String,
         effective_from: Timestamp,
+        /// When it was approved: revision training is assigned from then (default: the
+        /// effective date).
+        approved_at: Option<Timestamp>,
         impact: Impact,
         rule: String,
     },
@@ -41,12 +58,21 @@ pub enum Fact {
         version: u32,
         move_on: MoveOnName,
         mastery: Option<f64>,
+        /// Evidence stored more than this many hours after its `timestamp` is flagged a late
+        /// entry (default 24).
+        late_entry_hours: Option<i64>,
         effective_from: Timestamp,
     },
-    /// A job function's requirement on a procedure.
+    /// A requirement on a procedure, for a job function (optionally at one site), one person, or
+    /// the people a quality event names.
     Requirement {
         id: String,
-        function: String,
+        function: Option<String>,
+        site: Option<String>,
+        person: Option<String>,
+        quality_event: Option<String>,
+        #[serde(default)]
+        persons: Vec<String>,
         procedure: String,
         /// Days the previous version still counts after a new one takes effect; none: train
         /// before the effective date.
@@ -55,11 +81,50 @@ pub enum Fact {
         recurrence_days: Option<i64>,
         #[serde(default)]
         early_window_days: i64,
+        /// Days from an assignment to its due date (default 30).
+        #[serde(default = "thirty")]
+        due_days: i64,
+        /// A check that the training worked, after it.
+        effectiveness: Option<EffectivenessCheck>,
         #[serde(default = "yes")]
         blocking: bool,
         valid_from: Timestamp,
         valid_to: Option<Timestamp>,
     },
+    /// A CAPA, change control, deviation or audit finding.
+    QualityEvent {
+        id: String,
+        #[serde(rename = "type")]
+        kind: QualityEventType,
+        title: Option<String>,
+        /// The IRI training statements put in `context.contextActivities.other`.
+        activity_iri: Option<String>,
+        opened_at: Timestamp,
+        closed_at: Option<Timestamp>,
+    },
+}
+
+/// A delayed quiz: the first attempt on `activity_iri` at least `after_days` after the
+/// completion must pass with a scaled score of at least `mastery`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectivenessCheck {
+    pub activity_iri: String,
+    pub after_days: i64,
+    pub mastery: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum QualityEventType {
+    Capa,
+    ChangeControl,
+    Deviation,
+    AuditFinding,
+}
+
+fn thirty() -> i64 {
+    30
 }
 
 fn yes() -> bool {
@@ -96,32 +161,134 @@ impl Fact {
     pub fn parse(json: &Value) -> Result<Fact, FactError> {
         let fact: Fact = serde_json::from_value(json.clone())
             .map_err(|e| FactError::Malformed(e.to_string()))?;
+        let malformed = |m: &str| Err(FactError::Malformed(m.into()));
         if let Fact::Requirement {
+            function,
+            site,
+            person,
+            quality_event,
+            persons,
             grace_days,
             recurrence_days,
             early_window_days,
+            due_days,
+            effectiveness,
+            valid_from,
+            valid_to,
             ..
         } = &fact
         {
-            let days = [*grace_days, *recurrence_days, Some(*early_window_days)];
+            let days = [
+                *grace_days,
+                *recurrence_days,
+                Some(*early_window_days),
+                Some(*due_days),
+                effectiveness.as_ref().map(|e| e.after_days),
+            ];
             if days
                 .into_iter()
                 .flatten()
                 .any(|d| !(0..=36_500).contains(&d))
             {
-                return Err(FactError::Malformed(
-                    "day counts are between 0 and 36500".into(),
-                ));
+                return malformed("day counts are between 0 and 36500");
+            }
+            if recurrence_days.is_some_and(|r| r < 1 || r <= *early_window_days) {
+                return malformed(
+                    "recurrence_days is at least 1 and longer than early_window_days",
+                );
+            }
+            let scopes = [
+                function.is_some(),
+                person.is_some(),
+                quality_event.is_some(),
+            ];
+            if scopes.iter().filter(|s| **s).count() != 1 {
+                return malformed(
+                    "a requirement has exactly one scope: function, person or quality_event",
+                );
+            }
+            if site.is_some() && function.is_none() {
+                return malformed("site narrows a function's requirement: give function too");
+            }
+            if quality_event.is_some() == persons.is_empty() {
+                return malformed(
+                    "persons names the people a quality_event requirement applies to (and only then)",
+                );
+            }
+            if effectiveness
+                .as_ref()
+                .is_some_and(|e| !(0.0..=1.0).contains(&e.mastery))
+            {
+                return malformed("effectiveness.mastery is a scaled score between 0 and 1");
+            }
+            if valid_to.is_some_and(|to| to <= *valid_from) {
+                return malformed("valid_to is after valid_from");
             }
         }
-        if let Fact::Rule {
-            mastery: Some(m), ..
+        if let Fact::Membership {
+            valid_from,
+            valid_to: Some(to),
+            ..
         } = &fact
-            && !(0.0..=1.0).contains(m)
+            && to <= valid_from
         {
-            return Err(FactError::Malformed(
-                "mastery is a scaled score between 0 and 1".into(),
-            ));
+            return malformed("valid_to is after valid_from");
+        }
+        if let Fact::Rule {
+            mastery,
+            late_entry_hours,
+            ..
+        } = &fact
+        {
+            if mastery.is_some_and(|m| !(0.0..=1.0).contains(&m)) {
+                return malformed("mastery is a scaled score between 0 and 1");
+            }
+            if late_entry_hours.is_some_and(|h| !(0..=876_000).contains(&h)) {
+                return malformed("late_entry_hours is between 0 and 876000");
+            }
+        }
+        if let Fact::QualityEvent {
+            opened_at,
+            closed_at: Some(closed),
+            ..
+        } = &fact
+            && closed < opened_at
+        {
+            return malformed("closed_at is not before opened_at");
+        }
+        if let Fact::Site {
+            time_zone: Some(tz),
+            ..
+        } = &fact
+            && jiff::tz::TimeZone::get(tz).is_err()
+        {
+            return malformed("time_zone is not an IANA time zone name");
+        }
+        let ids: Vec<&str> = match &fact {
+            Fact::Person { id, .. } | Fact::Site { id, .. } | Fact::QualityEvent { id, .. } => {
+                vec![id]
+            }
+            Fact::PersonIdentifier { person, .. } => vec![person],
+            Fact::Membership {
+                person, function, ..
+            } => vec![person, function],
+            Fact::ProcedureVersion {
+                procedure, version, ..
+            } => vec![procedure, version],
+            Fact::Rule { id, .. } => vec![id],
+            Fact::Requirement {
+                id,
+                procedure,
+                persons,
+                ..
+            } => {
+                let mut ids = vec![id.as_str(), procedure.as_str()];
+                ids.extend(persons.iter().map(String::as_str));
+                ids
+            }
+        };
+        if ids.iter().any(|id| id.trim().is_empty() || id.len() > 200) {
+            return malformed("identifiers are 1 to 200 characters, not blank");
         }
         if let Fact::PersonIdentifier { agent, .. } = &fact {
             xapi::validate_agent(agent, xapi::Version::V2_0_0)
@@ -136,15 +303,18 @@ impl Fact {
     }
 
     /// What a later fact must share to correct this one.
-    fn key(&self) -> String {
+    pub fn key(&self) -> String {
         match self {
+            Fact::Person { id, .. } => format!("person|{id}"),
             Fact::PersonIdentifier { agent, .. } => format!("id|{}", ifi_key(agent)),
+            Fact::Site { id, .. } => format!("site|{id}"),
             Fact::Membership {
                 person,
                 function,
                 valid_from,
                 ..
             } => format!("member|{person}|{function}|{valid_from}"),
+            Fact::QualityEvent { id, .. } => format!("qe|{id}"),
             Fact::ProcedureVersion {
                 procedure, version, ..
             } => format!("version|{procedure}|{version}"),
@@ -170,25 +340,46 @@ pub fn engine(facts: &[(Fact, Timestamp)], evidence: Vec<Evidence>) -> Engine {
             recorded[previous].to = Some(*at);
         }
     }
-    let (mut ids, mut members, mut rules, mut requirements) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut master = MasterData::default();
     let mut procedures: HashMap<String, Vec<ProcedureVersion>> = HashMap::new();
     let days = |n: i64| SignedDuration::from_hours(24 * n);
     for ((fact, _), recorded) in facts.iter().zip(recorded) {
         match fact.clone() {
-            Fact::PersonIdentifier { person, agent } => ids.push(PersonIdentifier {
+            Fact::Person {
+                id,
+                name,
+                employee_no,
+            } => master.people.push(Person {
+                id,
+                name,
+                employee_no,
+                recorded,
+            }),
+            Fact::PersonIdentifier { person, agent } => master.identifiers.push(PersonIdentifier {
                 person,
                 ifi: ifi_key(&agent),
+                recorded,
+            }),
+            Fact::Site {
+                id,
+                name,
+                time_zone,
+            } => master.sites.push(Site {
+                id,
+                name,
+                time_zone,
                 recorded,
             }),
             Fact::Membership {
                 person,
                 function,
+                site,
                 valid_from,
                 valid_to,
-            } => members.push(Membership {
+            } => master.memberships.push(Membership {
                 person,
                 function,
+                site,
                 valid: Interval {
                     from: valid_from,
                     to: valid_to,
@@ -200,6 +391,7 @@ pub fn engine(facts: &[(Fact, Timestamp)], evidence: Vec<Evidence>) -> Engine {
                 version,
                 activity_iri,
                 effective_from,
+                approved_at,
                 impact,
                 rule,
             } => procedures
@@ -209,6 +401,7 @@ pub fn engine(facts: &[(Fact, Timestamp)], evidence: Vec<Evidence>) -> Engine {
                     version,
                     activity_iri,
                     effective_from,
+                    approved_at,
                     impact: match impact {
                         Impact::Full => TrainingImpact::Full,
                         Impact::Delta => TrainingImpact::Delta,
@@ -222,8 +415,9 @@ pub fn engine(facts: &[(Fact, Timestamp)], evidence: Vec<Evidence>) -> Engine {
                 version,
                 move_on,
                 mastery,
+                late_entry_hours,
                 effective_from,
-            } => rules.push(CompletionRule {
+            } => master.rules.push(CompletionRule {
                 id,
                 version,
                 move_on: match move_on {
@@ -233,27 +427,47 @@ pub fn engine(facts: &[(Fact, Timestamp)], evidence: Vec<Evidence>) -> Engine {
                     MoveOnName::CompletedOrPassed => MoveOn::CompletedOrPassed,
                 },
                 mastery,
+                late_entry: SignedDuration::from_hours(late_entry_hours.unwrap_or(24)),
                 effective_from,
                 recorded,
             }),
             Fact::Requirement {
                 id,
                 function,
+                site,
+                person,
+                quality_event,
+                persons,
                 procedure,
                 grace_days,
                 recurrence_days,
                 early_window_days,
+                due_days,
+                effectiveness,
                 blocking,
                 valid_from,
                 valid_to,
-            } => requirements.push(Requirement {
+            } => master.requirements.push(Requirement {
                 id,
-                function,
+                scope: match (function, person, quality_event) {
+                    (Some(function), _, _) => Scope::Function { function, site },
+                    (None, Some(person), _) => Scope::Person(person),
+                    (None, None, event) => Scope::QualityEvent {
+                        event: event.unwrap_or_default(),
+                        persons,
+                    },
+                },
                 procedure,
                 grace: grace_days.map_or(GracePolicy::TrainBeforeEffective, GracePolicy::GraceDays),
                 recurrence: recurrence_days.map_or(Recurrence::None, |n| Recurrence::Relative {
                     every: days(n),
                     early_window: days(early_window_days),
+                }),
+                due: days(due_days),
+                effectiveness: effectiveness.map(|e| Effectiveness {
+                    activity_iri: e.activity_iri,
+                    after: days(e.after_days),
+                    mastery: e.mastery,
                 }),
                 blocking,
                 valid: Interval {
@@ -262,13 +476,34 @@ pub fn engine(facts: &[(Fact, Timestamp)], evidence: Vec<Evidence>) -> Engine {
                 },
                 recorded,
             }),
+            Fact::QualityEvent {
+                id,
+                kind,
+                title,
+                activity_iri,
+                opened_at,
+                closed_at,
+            } => master.quality_events.push(QualityEvent {
+                id,
+                kind: match kind {
+                    QualityEventType::Capa => QualityEventKind::Capa,
+                    QualityEventType::ChangeControl => QualityEventKind::ChangeControl,
+                    QualityEventType::Deviation => QualityEventKind::Deviation,
+                    QualityEventType::AuditFinding => QualityEventKind::AuditFinding,
+                },
+                title,
+                activity_iri,
+                opened: opened_at,
+                closed: closed_at,
+                recorded,
+            }),
         }
     }
-    let procedures = procedures
+    master.procedures = procedures
         .into_iter()
         .map(|(id, versions)| Procedure { id, versions })
         .collect();
-    Engine::new(ids, members, procedures, rules, requirements, evidence)
+    Engine::new(master, evidence)
 }
 
 impl Evidence {

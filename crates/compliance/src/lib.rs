@@ -15,11 +15,15 @@ mod engine;
 mod facts;
 mod model;
 
-pub use engine::{Engine, FunctionStatus, Qualification, Reason, Status};
+pub use engine::{
+    Assignment, AssignmentReason, AssignmentStatus, EffectivenessState, Engine, Expiry, Filter,
+    FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus, Status,
+};
 pub use facts::{Fact, FactError, engine};
 pub use model::{
-    CompletionRule, Evidence, GracePolicy, Interval, Membership, MoveOn, PersonIdentifier,
-    Procedure, ProcedureVersion, Recurrence, Requirement, TrainingImpact, Verb,
+    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
+    Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,
+    Recurrence, Requirement, Scope, Site, TrainingImpact, Verb,
 };
 
 /// The verb of a voiding statement: never evidence itself.

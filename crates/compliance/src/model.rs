@@ -31,12 +31,64 @@ pub struct PersonIdentifier {
     pub recorded: Interval,
 }
 
-/// A person's time in a job function.
+/// A person as HR knows them (regulated.md 2.1 `Person`); the id never changes or gets reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: String,
+    pub name: Option<String>,
+    pub employee_no: Option<String>,
+    pub recorded: Interval,
+}
+
+/// A plant or site, with the time zone its reports are read in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub time_zone: Option<String>,
+    pub recorded: Interval,
+}
+
+/// A person's time in a job function, at a site or (no site) wherever the function is done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
     pub person: String,
     pub function: String,
+    pub site: Option<String>,
     pub valid: Interval,
+    pub recorded: Interval,
+}
+
+/// The kinds of quality event that demand training (regulated.md 2.1 `QualityEvent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QualityEventKind {
+    Capa,
+    ChangeControl,
+    Deviation,
+    AuditFinding,
+}
+
+impl QualityEventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            QualityEventKind::Capa => "CAPA",
+            QualityEventKind::ChangeControl => "CHANGE_CONTROL",
+            QualityEventKind::Deviation => "DEVIATION",
+            QualityEventKind::AuditFinding => "AUDIT_FINDING",
+        }
+    }
+}
+
+/// A CAPA, change control, deviation or audit finding. Its `activity_iri` is what training
+/// statements put in `context.contextActivities.other` (regulated.md 2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualityEvent {
+    pub id: String,
+    pub kind: QualityEventKind,
+    pub title: Option<String>,
+    pub activity_iri: Option<String>,
+    pub opened: Timestamp,
+    pub closed: Option<Timestamp>,
     pub recorded: Interval,
 }
 
@@ -65,6 +117,9 @@ pub struct ProcedureVersion {
     pub version: String,
     pub activity_iri: String,
     pub effective_from: Timestamp,
+    /// When it was approved: its training can be assigned from then (the implementation period
+    /// before the effective date).
+    pub approved_at: Option<Timestamp>,
     pub impact: TrainingImpact,
     /// The completion rule id that decides what counts as training on this version.
     pub rule: String,
@@ -89,6 +144,8 @@ pub struct CompletionRule {
     pub move_on: MoveOn,
     /// Minimum `result.score.scaled` for a `passed` to count.
     pub mastery: Option<f64>,
+    /// Evidence stored later than this after its `timestamp` is a late entry (regulated.md A6).
+    pub late_entry: SignedDuration,
     pub effective_from: Timestamp,
     pub recorded: Interval,
 }
@@ -114,17 +171,58 @@ pub enum Recurrence {
     },
 }
 
-/// A training requirement of a job function on a procedure.
+/// Whom a requirement applies to (regulated.md 2.1 `Requirement.scope`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everyone in a job function while they hold it (at one site, or at every site).
+    Function {
+        function: String,
+        site: Option<String>,
+    },
+    /// One named person.
+    Person(String),
+    /// The people a quality event names for retraining; only training after the requirement
+    /// starts counts (it is retraining).
+    QualityEvent { event: String, persons: Vec<String> },
+}
+
+/// A check that training worked (regulated.md 2.1 `effectiveness = DELAYED_QUIZ(days, mastery)`):
+/// the first attempt on `activity_iri` at least `after` the completion must pass with a scaled
+/// score of at least `mastery`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effectiveness {
+    pub activity_iri: String,
+    pub after: SignedDuration,
+    pub mastery: f64,
+}
+
+/// A training requirement on a procedure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Requirement {
     pub id: String,
-    pub function: String,
+    pub scope: Scope,
     pub procedure: String,
     pub grace: GracePolicy,
     pub recurrence: Recurrence,
+    /// How long after an assignment starts its training is due (regulated.md `initial_due_days`).
+    pub due: SignedDuration,
+    pub effectiveness: Option<Effectiveness>,
     pub blocking: bool,
     pub valid: Interval,
     pub recorded: Interval,
+}
+
+/// Every kind of master data the engine reasons over.
+#[derive(Debug, Clone, Default)]
+pub struct MasterData {
+    pub identifiers: Vec<PersonIdentifier>,
+    pub people: Vec<Person>,
+    pub sites: Vec<Site>,
+    pub memberships: Vec<Membership>,
+    pub procedures: Vec<Procedure>,
+    pub rules: Vec<CompletionRule>,
+    pub requirements: Vec<Requirement>,
+    pub quality_events: Vec<QualityEvent>,
 }
 
 /// The verbs the engine understands (regulated.md 2.3); others never count.

@@ -26,6 +26,7 @@ fn version(v: &str, effective: &str, impact: TrainingImpact) -> ProcedureVersion
         version: v.into(),
         activity_iri: iri(v),
         effective_from: at(effective),
+        approved_at: None,
         impact,
         rule: "sop-read".into(),
         recorded: Interval::since(
@@ -42,6 +43,7 @@ fn rule(version: u32, mastery: Option<f64>, from: &str) -> CompletionRule {
         version,
         move_on: MoveOn::CompletedOrPassed,
         mastery,
+        late_entry: SignedDuration::from_hours(24),
         effective_from: at(from),
         recorded: Interval::since(at(from)),
     }
@@ -89,14 +91,15 @@ fn engine(
     evidence: Vec<Evidence>,
 ) -> Engine {
     Engine::new(
-        people(),
-        Vec::new(),
-        vec![Procedure {
-            id: SOP.into(),
-            versions,
-        }],
-        rules,
-        Vec::new(),
+        MasterData {
+            identifiers: people(),
+            procedures: vec![Procedure {
+                id: SOP.into(),
+                versions,
+            }],
+            rules,
+            ..MasterData::default()
+        },
         evidence,
     )
 }
@@ -450,6 +453,7 @@ fn s10_a_job_change_brings_new_requirements_and_keeps_history() {
             version: "1".into(),
             activity_iri: format!("https://qms.example/doc/{id}/v1"),
             effective_from: at("2025-01-01"),
+            approved_at: None,
             impact: TrainingImpact::Full,
             rule: "sop-read".into(),
             recorded: always(),
@@ -457,10 +461,15 @@ fn s10_a_job_change_brings_new_requirements_and_keeps_history() {
     };
     let requirement = |id: &str, function: &str, procedure: &str| Requirement {
         id: id.into(),
-        function: function.into(),
+        scope: Scope::Function {
+            function: function.into(),
+            site: None,
+        },
         procedure: procedure.into(),
         grace: GracePolicy::TrainBeforeEffective,
         recurrence: Recurrence::None,
+        due: SignedDuration::from_hours(24 * 30),
+        effectiveness: None,
         blocking: true,
         valid: always(),
         recorded: always(),
@@ -468,24 +477,28 @@ fn s10_a_job_change_brings_new_requirements_and_keeps_history() {
     let membership = |function: &str, valid: Interval| Membership {
         person: "ann".into(),
         function: function.into(),
+        site: None,
         valid,
         recorded: always(),
     };
     let e = Engine::new(
-        people(),
-        vec![
-            membership(
-                "packaging",
-                Interval::between(at("2025-01-01"), at("2026-06-01")),
-            ),
-            membership("sterile-filling", Interval::since(at("2026-06-01"))),
-        ],
-        vec![sop("SOP-PACK"), sop("SOP-FILL")],
-        vec![rule(1, None, "2024-01-01")],
-        vec![
-            requirement("r1", "packaging", "SOP-PACK"),
-            requirement("r2", "sterile-filling", "SOP-FILL"),
-        ],
+        MasterData {
+            identifiers: people(),
+            memberships: vec![
+                membership(
+                    "packaging",
+                    Interval::between(at("2025-01-01"), at("2026-06-01")),
+                ),
+                membership("sterile-filling", Interval::since(at("2026-06-01"))),
+            ],
+            procedures: vec![sop("SOP-PACK"), sop("SOP-FILL")],
+            rules: vec![rule(1, None, "2024-01-01")],
+            requirements: vec![
+                requirement("r1", "packaging", "SOP-PACK"),
+                requirement("r2", "sterile-filling", "SOP-FILL"),
+            ],
+            ..MasterData::default()
+        },
         vec![Evidence {
             statement_id: "pack".into(),
             ifi: ANN.into(),
@@ -529,14 +542,15 @@ fn an_identifier_learned_later_does_not_attribute_evidence_earlier() {
         recorded: Interval::since(at("2026-03-01")),
     };
     let e = Engine::new(
-        vec![late_id],
-        Vec::new(),
-        vec![Procedure {
-            id: SOP.into(),
-            versions: vec![version("7", "2026-01-01", TrainingImpact::Full)],
-        }],
-        vec![rule(1, None, "2025-01-01")],
-        Vec::new(),
+        MasterData {
+            identifiers: vec![late_id],
+            procedures: vec![Procedure {
+                id: SOP.into(),
+                versions: vec![version("7", "2026-01-01", TrainingImpact::Full)],
+            }],
+            rules: vec![rule(1, None, "2025-01-01")],
+            ..MasterData::default()
+        },
         vec![evidence(
             "c",
             "account:https://hr.example\nE7",

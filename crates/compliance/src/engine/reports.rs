@@ -1,0 +1,141 @@
+//! Plant-wide reports at T as known at K (issue 9): gaps (who is not qualified for what),
+//! overdue assignments and upcoming expiries, per site and job function.
+use jiff::Timestamp;
+
+use super::{Assignment, AssignmentStatus, Engine, RequirementStatus, Status};
+
+/// Which people and requirements a report covers: those at a site, those of a job function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub site: Option<String>,
+    pub function: Option<String>,
+}
+
+/// A requirement someone is not (fully) qualified for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gap {
+    pub person: String,
+    pub sites: Vec<String>,
+    pub requirement: RequirementStatus,
+}
+
+/// A qualification that runs out soon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expiry {
+    pub person: String,
+    pub sites: Vec<String>,
+    pub requirement: RequirementStatus,
+    pub expires_at: Timestamp,
+}
+
+impl Engine {
+    /// The people a report over `filter` covers at `t` as known at `k`, with their sites.
+    fn covered(&self, filter: &Filter, t: Timestamp, k: Timestamp) -> Vec<(&str, Vec<&str>)> {
+        self.persons(k)
+            .into_iter()
+            .filter(|p| {
+                filter.site.as_ref().is_none_or(|site| {
+                    self.memberships_at(p, t, k)
+                        .any(|m| m.site.as_ref() == Some(site))
+                }) && filter
+                    .function
+                    .as_ref()
+                    .is_none_or(|f| self.is_member(p, f, t, k))
+            })
+            .map(|p| (p, self.sites_of(p, t, k)))
+            .collect()
+    }
+
+    fn in_function(filter: &Filter, function: Option<&String>) -> bool {
+        filter.function.is_none() || filter.function.as_ref() == function
+    }
+
+    /// Every requirement that applies at `t` and is not answered QUALIFIED, as known at `k`.
+    pub fn gaps(&self, filter: &Filter, t: Timestamp, k: Timestamp) -> Vec<Gap> {
+        let mut gaps = Vec::new();
+        for (person, sites) in self.covered(filter, t, k) {
+            // The fast check first: most people have no gap.
+            let functions = self.functions_of(person, t, k);
+            let ifis = self.ifis_of(person, k);
+            let any_gap = functions
+                .iter()
+                .flat_map(|f| self.by_function.get(*f).into_iter().flatten())
+                .chain(self.by_person.get(person).into_iter().flatten())
+                .map(|&i| &self.requirements[i])
+                .filter(|r| self.applies(r, person, t, k))
+                .any(|r| self.requirement_answer(&ifis, r, t, k).status != Status::Qualified);
+            if !any_gap {
+                continue;
+            }
+            for requirement in self.person_status(person, t, k).requirements {
+                if requirement.qualification.status != Status::Qualified
+                    && Self::in_function(filter, requirement.function.as_ref())
+                {
+                    gaps.push(Gap {
+                        person: person.to_string(),
+                        sites: sites.iter().map(|s| s.to_string()).collect(),
+                        requirement,
+                    });
+                }
+            }
+        }
+        gaps
+    }
+
+    /// Every assignment overdue at `t`, as known at `k`.
+    pub fn overdue(&self, filter: &Filter, t: Timestamp, k: Timestamp) -> Vec<Assignment> {
+        self.covered(filter, t, k)
+            .into_iter()
+            .flat_map(|(person, _)| self.assignments(person, t, k))
+            .filter(|a| {
+                a.status == AssignmentStatus::Overdue
+                    && Self::in_function(filter, a.function.as_ref())
+            })
+            .collect()
+    }
+
+    /// Every qualification that expires after `t` and no later than `until`, as known at `k`,
+    /// soonest first.
+    pub fn expiring(
+        &self,
+        filter: &Filter,
+        t: Timestamp,
+        until: Timestamp,
+        k: Timestamp,
+    ) -> Vec<Expiry> {
+        let mut found = Vec::new();
+        for (person, sites) in self.covered(filter, t, k) {
+            let recurring = self
+                .functions_of(person, t, k)
+                .iter()
+                .flat_map(|f| self.by_function.get(*f).into_iter().flatten())
+                .chain(self.by_person.get(person).into_iter().flatten())
+                .any(|&i| {
+                    !matches!(
+                        self.requirements[i].recurrence,
+                        crate::model::Recurrence::None
+                    )
+                });
+            if !recurring {
+                continue;
+            }
+            for requirement in self.person_status(person, t, k).requirements {
+                if let Some(expires_at) = requirement.qualification.expires_at
+                    && requirement.qualification.status != Status::NotQualified
+                    && t < expires_at
+                    && expires_at <= until
+                    && Self::in_function(filter, requirement.function.as_ref())
+                {
+                    found.push(Expiry {
+                        person: person.to_string(),
+                        sites: sites.iter().map(|s| s.to_string()).collect(),
+                        requirement,
+                        expires_at,
+                    });
+                }
+            }
+        }
+        found.sort_by(|a, b| (a.expires_at, &a.person).cmp(&(b.expires_at, &b.person)));
+        found
+    }
+}
