@@ -378,6 +378,20 @@ impl Engine {
             .collect()
     }
 
+    /// The newest requirement on `procedure` that applies at `t` as known at `k`: what decides
+    /// grace and recurrence when a procedure is asked about directly.
+    pub fn requirement_on(
+        &self,
+        procedure: &str,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> Option<&Requirement> {
+        self.requirements
+            .iter()
+            .rev()
+            .find(|r| r.procedure == procedure && r.recorded.contains(k) && r.valid.contains(t))
+    }
+
     /// Everyone the facts known at `k` name, sorted.
     pub fn persons(&self, k: Timestamp) -> Vec<&str> {
         let mut all: Vec<&str> = self

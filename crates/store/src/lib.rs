@@ -44,6 +44,15 @@ pub struct AttachmentContent {
     pub content: Vec<u8>,
 }
 
+/// Which statements [`Store::evidence`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvidenceOf {
+    /// Those with an agent that has one of these IFI keys (one person's evidence).
+    Agents(Vec<String>),
+    /// Those whose object is one of these Activities (everyone's evidence).
+    Activities(Vec<String>),
+}
+
 /// A compliance fact as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFact {
@@ -171,25 +180,23 @@ pub trait Store: Send + Sync + Clone + 'static {
 
     // ---- training compliance ----
 
-    /// Records a compliance fact (JSON `body` of a `kind`) with the reason for it; returns its id
-    /// and recording time.
-    fn record_fact(
+    /// Records compliance facts (each a `kind` and a JSON body) with the reason for them, all in
+    /// one transaction or none; returns each one's id and recording time.
+    fn record_facts(
         &self,
         principal: String,
-        kind: String,
-        body: String,
+        facts: Vec<(String, String)>,
         reason: String,
-    ) -> impl Future<Output = Result<(i64, Timestamp), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(i64, Timestamp)>, StoreError>> + Send;
 
     /// Every compliance fact in recording order: (id, kind, body, reason, principal, recorded at).
     fn facts(&self) -> impl Future<Output = Result<Vec<StoredFact>, StoreError>> + Send;
 
-    /// Statements (voided ones too) whose actor has one of `ifis` (IFI keys) and whose object is
-    /// one of `activities`, with their `stored` and the `stored` of their voiding statement.
+    /// Statements that may be training evidence (voided ones too), with their `stored` and the
+    /// `stored` of their voiding statement.
     fn evidence(
         &self,
-        ifis: Vec<String>,
-        activities: Vec<String>,
+        about: EvidenceOf,
     ) -> impl Future<Output = Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError>> + Send;
 
     // ---- documents: State, Activity Profile, Agent Profile ----

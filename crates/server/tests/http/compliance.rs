@@ -231,7 +231,10 @@ async fn facts_are_validated_need_a_reason_and_are_ledgered_a4() {
         .count();
     assert_eq!(recorded, 5);
     let bad = server
-        .request(Method::GET, "/api/compliance/status?person=ann")
+        .request(
+            Method::GET,
+            "/api/compliance/status?person=ann&procedure=SOP-123&function=packaging",
+        )
         .send()
         .await
         .expect("send");

@@ -5,6 +5,7 @@ mod attachments;
 mod audit;
 mod auth;
 mod compliance;
+mod compliance_scenarios;
 mod conformance;
 mod cross_cutting;
 mod document_conformance;

@@ -23,9 +23,9 @@ use uuid::Uuid;
 
 use crate::{
     Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, CredentialChange,
-    Document, DocumentKey, DocumentScope, DocumentWrite, Entry, InclusionProof, NewCredential,
-    Preconditions, StatementPage, StatementQuery, Store, StoreError, StoredFact, StoredStatement,
-    VerifyingKey,
+    Document, DocumentKey, DocumentScope, DocumentWrite, Entry, EvidenceOf, InclusionProof,
+    NewCredential, Preconditions, StatementPage, StatementQuery, Store, StoreError, StoredFact,
+    StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -465,17 +465,15 @@ impl<B: Backend> Store for SqlStore<B> {
         self.read(reads::store_entries).await
     }
 
-    async fn record_fact(
+    async fn record_facts(
         &self,
         principal: String,
-        kind: String,
-        body: String,
+        facts: Vec<(String, String)>,
         reason: String,
-    ) -> Result<(i64, Timestamp), StoreError> {
-        self.write(|reply| Command::RecordFact {
+    ) -> Result<Vec<(i64, Timestamp)>, StoreError> {
+        self.write(|reply| Command::RecordFacts {
             principal,
-            kind,
-            body,
+            facts,
             reason,
             reply,
         })
@@ -488,11 +486,9 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn evidence(
         &self,
-        ifis: Vec<String>,
-        activities: Vec<String>,
+        about: EvidenceOf,
     ) -> Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError> {
-        self.read(move |conn| reads::evidence(conn, &ifis, &activities))
-            .await
+        self.read(move |conn| reads::evidence(conn, &about)).await
     }
 
     async fn document(&self, key: DocumentKey) -> Result<Option<Document>, StoreError> {

@@ -3,7 +3,7 @@ use jiff::Timestamp;
 
 use super::{Arg, Row, Sql, stored_statement};
 use crate::credentials::CredentialRow;
-use crate::{Credential, StatementPage, StatementQuery, StoreError, StoredFact};
+use crate::{Credential, EvidenceOf, StatementPage, StatementQuery, StoreError, StoredFact};
 
 fn empty() -> StatementPage {
     StatementPage {
@@ -204,37 +204,35 @@ pub(crate) fn facts(conn: &mut impl Sql) -> Result<Vec<StoredFact>, StoreError> 
     .collect()
 }
 
-/// Statements by any of these actors about any of these activities, voided ones included, with
-/// when they were stored and when they were voided.
+/// Statements about any of these agents or activities, voided ones included, with when they were
+/// stored and when they were voided.
 pub(crate) fn evidence(
     conn: &mut impl Sql,
-    ifis: &[String],
-    activities: &[String],
+    about: &EvidenceOf,
 ) -> Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError> {
     let time =
         |us: i64| Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(e.to_string()));
+    let terms: Vec<String> = match about {
+        EvidenceOf::Agents(ifis) => ifis.iter().map(|ifi| format!("a:{ifi}")).collect(),
+        EvidenceOf::Activities(ids) => ids.iter().map(|id| format!("o:{id}")).collect(),
+    };
     let mut found = Vec::new();
-    for ifi in ifis {
-        let Some(agent) = term_id(conn, &format!("a:{ifi}"))? else {
+    for term in terms {
+        let Some(term) = term_id(conn, &term)? else {
             continue;
         };
-        for activity in activities {
-            let Some(object) = term_id(conn, &format!("o:{activity}"))? else {
-                continue;
-            };
-            let rows = conn.rows(
-                "SELECT s.json, s.stored_us, (SELECT min(v.stored_us) FROM statements v WHERE v.target = s.id AND v.voiding)
-                 FROM postings p0 JOIN postings p1 ON p1.term = $2 AND p1.seq = p0.seq JOIN statements s ON s.seq = p0.seq
-                 WHERE p0.term = $1 ORDER BY p0.seq",
-                &[Arg::Int(agent), Arg::Int(object)],
-            )?;
-            for row in rows {
-                found.push((
-                    row.text(0)?,
-                    time(row.int(1)?)?,
-                    row.opt_int(2)?.map(time).transpose()?,
-                ));
-            }
+        let rows = conn.rows(
+            "SELECT s.json, s.stored_us, (SELECT min(v.stored_us) FROM statements v WHERE v.target = s.id AND v.voiding)
+             FROM postings p JOIN statements s ON s.seq = p.seq
+             WHERE p.term = $1 AND NOT s.voiding ORDER BY p.seq",
+            &[Arg::Int(term)],
+        )?;
+        for row in rows {
+            found.push((
+                row.text(0)?,
+                time(row.int(1)?)?,
+                row.opt_int(2)?.map(time).transpose()?,
+            ));
         }
     }
     Ok(found)

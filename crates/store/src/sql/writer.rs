@@ -66,12 +66,12 @@ pub(crate) enum Command {
         preconditions: Preconditions,
         reply: Reply<u64>,
     },
-    RecordFact {
+    RecordFacts {
         principal: String,
-        kind: String,
-        body: String,
+        /// (kind, JSON body) of each fact, recorded together or not at all.
+        facts: Vec<(String, String)>,
         reason: String,
-        reply: Reply<(i64, Timestamp)>,
+        reply: Reply<Vec<(i64, Timestamp)>>,
     },
     Checkpoint {
         reply: Reply<Option<Checkpoint>>,
@@ -282,7 +282,7 @@ fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
         Command::CreateStore { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::WriteDocument { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::DeleteDocuments { reply, .. } => Outcome::boxed(reply, Err(error)),
-        Command::RecordFact { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::RecordFacts { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::Checkpoint { reply } => Outcome::boxed(reply, Err(error)),
     }
 }
@@ -363,15 +363,17 @@ fn apply(conn: &mut impl Sql, cx: &mut Context<'_>, command: Command) -> Box<dyn
                 documents::delete(conn, cx, &principal, &scope, id.as_deref(), &preconditions)
             )
         }
-        Command::RecordFact {
+        Command::RecordFacts {
             principal,
-            kind,
-            body,
+            facts,
             reason,
             reply,
         } => finish!(
             reply,
-            record_fact(conn, cx, &principal, &kind, &body, &reason)
+            facts
+                .iter()
+                .map(|(kind, body)| record_fact(conn, cx, &principal, kind, body, &reason))
+                .collect::<Result<Vec<_>, _>>()
         ),
         Command::Checkpoint { reply } => finish!(reply, checkpoint(conn, cx)),
     }

@@ -1,0 +1,664 @@
+//! The training-compliance API under `/api/compliance` (docs/compliance.md,
+//! docs/openapi-compliance.yaml): master-data facts from HR and QMS feeds (JSON or CSV), and, at
+//! any instant as known at any instant, the qualification of a person with the evidence it rests
+//! on, their assignments, and plant-wide gap, overdue and expiry reports.
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::{Path, RawQuery};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use compliance::{Engine, Evidence, Fact, Filter};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use store::{EvidenceOf, Scope, Store};
+
+use crate::Shared;
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::params::Params;
+
+mod answers;
+mod csv_import;
+
+pub fn routes<S: Store>() -> Router<Shared<S>> {
+    Router::new()
+        .route("/facts", get(list_facts::<S>).post(post_facts::<S>))
+        .route("/import/{kind}", post(import::<S>))
+        .route("/status", get(status::<S>))
+        .route("/assignments", get(assignments::<S>))
+        .route("/reports/gaps", get(gaps::<S>))
+        .route("/reports/overdue", get(overdue::<S>))
+        .route("/reports/expiring", get(expiring::<S>))
+        .route("/quality-events/{id}", get(quality_event::<S>))
+}
+
+/// `POST /facts` with `{"reason": …, "fact": {…}}` or `{"reason": …, "facts": [{…}, …]}`.
+async fn post_facts<S: Store>(
+    auth: Authenticated<S>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    auth.require(&[Scope::All], "record compliance facts")?;
+    let body: Value = xapi::json::parse_strict(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let reason = body
+        .get("reason")
+        .and_then(Value::as_str)
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "reason: every change of GMP-relevant data needs a reason (Annex 11 §9)",
+            )
+        })?;
+    if let Some(extra) = body.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !["reason", "fact", "facts"].contains(&k.as_str()))
+    }) {
+        return Err(ApiError::bad_request(format!("unknown property '{extra}'")));
+    }
+    let (list, single) = match (body.get("fact"), body.get("facts")) {
+        (Some(fact), None) => (vec![fact.clone()], true),
+        (None, Some(Value::Array(facts))) if !facts.is_empty() => (facts.clone(), false),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give either fact (one object) or facts (a non-empty array)",
+            ));
+        }
+    };
+    let mut parsed = Vec::with_capacity(list.len());
+    for (i, json) in list.into_iter().enumerate() {
+        let fact = Fact::parse(&json).map_err(|e| {
+            ApiError::bad_request(if single {
+                format!("fact: {e}")
+            } else {
+                format!("facts[{i}]: {e}")
+            })
+        })?;
+        parsed.push((fact, json));
+    }
+    let outcome = record(&auth, parsed, reason).await.map_err(|e| {
+        e.into_api(|i| {
+            if single {
+                "fact".into()
+            } else {
+                format!("facts[{i}]")
+            }
+        })
+    })?;
+    let status = if outcome.recorded.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let answer = if single {
+        let (id, at, unchanged) = outcome.each[0];
+        json!({"id": id, "recordedAt": at.to_string(), "unchanged": unchanged})
+    } else {
+        outcome.json()
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+/// What recording a batch of facts did.
+struct Recorded {
+    /// Per fact given: its id, recording time and whether it was already the current fact.
+    each: Vec<(i64, Timestamp, bool)>,
+    recorded: Vec<i64>,
+}
+
+impl Recorded {
+    fn json(&self) -> Value {
+        json!({
+            "recorded": self.recorded.len(),
+            "unchanged": self.each.len() - self.recorded.len(),
+            "facts": self.each.iter().map(|(id, at, unchanged)| json!({"id": id, "recordedAt": at.to_string(), "unchanged": unchanged})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Why a batch was refused: which fact (by index) and what is wrong.
+enum Refusal {
+    Conflict(usize, String),
+    Store(ApiError),
+}
+
+impl Refusal {
+    fn into_api(self, name: impl Fn(usize) -> String) -> ApiError {
+        match self {
+            Refusal::Conflict(i, message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{}: {message}", name(i)),
+            ),
+            Refusal::Store(e) => e,
+        }
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Store(e)
+    }
+}
+
+impl From<store::StoreError> for Refusal {
+    fn from(e: store::StoreError) -> Self {
+        Refusal::Store(e.into())
+    }
+}
+
+/// Records the facts that change something, all in one transaction, and skips those equal to
+/// the current fact with the same key (so a feed can be sent again: idempotent).
+async fn record<S: Store>(
+    auth: &Authenticated<S>,
+    facts: Vec<(Fact, Value)>,
+    reason: &str,
+) -> Result<Recorded, Refusal> {
+    let known = load_facts(&auth.store).await?;
+    // key → (id and recording time, or none while only in this batch; the fact).
+    #[allow(clippy::type_complexity)]
+    let mut current: HashMap<String, (Option<(i64, Timestamp)>, Fact)> = HashMap::new();
+    let mut named: HashMap<String, String> = HashMap::new();
+    for (id, fact, at) in known {
+        if let Fact::PersonIdentifier { person, agent } = &fact {
+            named.insert(ifi_key(agent), person.clone());
+        }
+        current.insert(fact.key(), (Some((id, at)), fact));
+    }
+    let mut to_write = Vec::new();
+    let mut each = Vec::with_capacity(facts.len());
+    for (i, (fact, json)) in facts.into_iter().enumerate() {
+        if let Fact::PersonIdentifier { person, agent } = &fact {
+            // One identifier names one person forever (regulated.md 4.6).
+            let key = ifi_key(agent);
+            match named.get(&key) {
+                Some(other) if other != person => {
+                    return Err(Refusal::Conflict(
+                        i,
+                        format!(
+                            "this identifier already names person '{other}'; an identifier maps to one person forever"
+                        ),
+                    ));
+                }
+                _ => {
+                    named.insert(key, person.clone());
+                }
+            }
+        }
+        match current.get(&fact.key()) {
+            // Given twice in this batch: recorded once.
+            Some((None, same)) if *same == fact => {}
+            Some((Some((id, at)), same)) if *same == fact => each.push(Some((*id, *at))),
+            _ => {
+                each.push(None);
+                current.insert(fact.key(), (None, fact.clone()));
+                let kind = json
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                to_write.push((kind, json.to_string()));
+            }
+        }
+    }
+    let written = if to_write.is_empty() {
+        Vec::new()
+    } else {
+        auth.store
+            .record_facts(auth.credential.principal(), to_write, reason.to_string())
+            .await?
+    };
+    let mut written = written.into_iter();
+    let mut recorded = Vec::new();
+    let each = each
+        .into_iter()
+        .map(|known| match known {
+            Some((id, at)) => Ok((id, at, true)),
+            None => {
+                let (id, at) = written.next().ok_or_else(|| {
+                    ApiError::internal("the store recorded fewer facts than given")
+                })?;
+                recorded.push(id);
+                Ok((id, at, false))
+            }
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Recorded { each, recorded })
+}
+
+fn ifi_key(agent: &Value) -> String {
+    xapi::agent::Ifi::of(agent)
+        .map(|i| i.key())
+        .unwrap_or_default()
+}
+
+/// `POST /import/{people|procedure-versions|quality-events}?reason=…` with a CSV body.
+async fn import<S: Store>(
+    auth: Authenticated<S>,
+    Path(kind): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    auth.require(&[Scope::All], "import compliance facts")?;
+    let params = Params::parse(query.as_deref(), &["reason"])?;
+    let reason = params
+        .get("reason")
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "reason: every change of GMP-relevant data needs a reason (Annex 11 §9)",
+            )
+        })?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv"))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "an import is text/csv",
+        ));
+    }
+    let rows = match csv_import::parse(&kind, &body) {
+        Ok(rows) => rows,
+        Err(csv_import::Refused::File(e)) => return Err(e),
+        Err(csv_import::Refused::Rows(errors)) => {
+            let message = format!(
+                "{} row(s) are not valid; nothing was recorded",
+                errors.len()
+            );
+            let errors: Vec<Value> = errors
+                .into_iter()
+                .map(|(line, message)| json!({"line": line, "message": message}))
+                .collect();
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                Json(json!({"message": message, "code": "invalid_rows", "errors": errors})),
+            )
+                .into_response());
+        }
+    };
+    let facts: Vec<(Fact, Value)> = rows.into_iter().flat_map(|row| row.facts).collect();
+    let outcome = record(&auth, facts, reason)
+        .await
+        .map_err(|e| e.into_api(|i| format!("fact {i} of the file")))?;
+    let status = if outcome.recorded.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(outcome.json())).into_response())
+}
+
+async fn list_facts<S: Store>(auth: Authenticated<S>) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read compliance facts")?;
+    let facts = auth.store.facts().await?;
+    let list: Vec<Value> = facts
+        .iter()
+        .map(|f| {
+            json!({
+                "id": f.id,
+                "fact": serde_json::from_str::<Value>(&f.body).unwrap_or(Value::Null),
+                "reason": f.reason,
+                "recordedBy": f.principal,
+                "recordedAt": f.recorded_at.to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"facts": list})))
+}
+
+/// Every recorded fact, in recording order, with its id and recording time.
+async fn load_facts<S: Store>(store: &S) -> Result<Vec<(i64, Fact, Timestamp)>, ApiError> {
+    store
+        .facts()
+        .await?
+        .into_iter()
+        .map(|f| {
+            let json: Value = serde_json::from_str(&f.body).map_err(ApiError::internal)?;
+            Ok((
+                f.id,
+                Fact::parse(&json).map_err(ApiError::internal)?,
+                f.recorded_at,
+            ))
+        })
+        .collect()
+}
+
+/// Whose evidence an engine needs.
+enum Whose<'a> {
+    Person(&'a str),
+    Everyone,
+}
+
+/// Builds the engine from every fact and the evidence that can matter.
+async fn build<S: Store>(store: &S, whose: Whose<'_>) -> Result<Engine, ApiError> {
+    let facts: Vec<(Fact, Timestamp)> = load_facts(store)
+        .await?
+        .into_iter()
+        .map(|(_, fact, at)| (fact, at))
+        .collect();
+    let mut activities = BTreeSet::new();
+    let mut ifis = BTreeSet::new();
+    for (fact, _) in &facts {
+        match fact {
+            Fact::ProcedureVersion { activity_iri, .. } => {
+                activities.insert(activity_iri.clone());
+            }
+            Fact::Requirement {
+                effectiveness: Some(check),
+                ..
+            } => {
+                activities.insert(check.activity_iri.clone());
+            }
+            Fact::PersonIdentifier { person, agent } => {
+                if matches!(whose, Whose::Person(p) if p == person) {
+                    ifis.insert(ifi_key(agent));
+                }
+            }
+            _ => {}
+        }
+    }
+    let about = match whose {
+        Whose::Person(_) => EvidenceOf::Agents(ifis.into_iter().collect()),
+        Whose::Everyone => EvidenceOf::Activities(activities.iter().cloned().collect()),
+    };
+    let rows = if matches!(&about, EvidenceOf::Agents(i) if i.is_empty()) {
+        Vec::new()
+    } else {
+        store.evidence(about).await?
+    };
+    let evidence: Vec<Evidence> = rows
+        .iter()
+        .filter_map(|(json, stored, voided)| {
+            serde_json::from_str::<Value>(json)
+                .ok()
+                .and_then(|s| Evidence::from_statement(&s, *stored, *voided))
+        })
+        .filter(|e| activities.contains(&e.activity_iri))
+        .collect();
+    Ok(compliance::engine(&facts, evidence))
+}
+
+/// The instants a question is asked at: `at` (T) and `asKnownAt` (K), both defaulting to now.
+struct Instants {
+    at: Timestamp,
+    known: Timestamp,
+    now: Timestamp,
+    /// Whether K was given (then the answer as known now is shown beside it).
+    known_given: bool,
+}
+
+fn instants(params: &Params) -> Result<Instants, ApiError> {
+    let now = Timestamp::now();
+    let time = |name: &str| -> Result<Timestamp, ApiError> {
+        params.get(name).map_or(Ok(now), |t| {
+            xapi::rules::parse_timestamp(t)
+                .ok_or_else(|| ApiError::invalid_parameter(name, "not an ISO 8601 timestamp"))
+        })
+    };
+    Ok(Instants {
+        at: time("at")?,
+        known: time("asKnownAt")?,
+        now,
+        known_given: params.has("asKnownAt"),
+    })
+}
+
+fn stamp(answer: &mut Value, i: &Instants) {
+    answer["at"] = json!(i.at.to_string());
+    answer["asKnownAt"] = json!(i.known.to_string());
+}
+
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(name)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("{name}: missing")))
+}
+
+/// `GET /status?person=P[&procedure=X|&function=F][&at=T][&asKnownAt=K]`: one procedure, one
+/// function, or (neither) everything that applies to the person.
+async fn status<S: Store>(
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read qualification status")?;
+    let params = Params::parse(
+        query.as_deref(),
+        &["person", "procedure", "function", "at", "asKnownAt"],
+    )?;
+    let person = required(&params, "person")?;
+    let i = instants(&params)?;
+    let engine = build(&auth.store, Whose::Person(person)).await?;
+    let answer_at = |k: Timestamp| -> Result<Value, ApiError> {
+        Ok(match (params.get("procedure"), params.get("function")) {
+            (Some(procedure), None) => {
+                let (grace, recurrence) = policies(&engine, procedure, i.at, k);
+                answers::qualification(
+                    &engine.procedure_status(person, procedure, grace, recurrence, i.at, k),
+                )
+            }
+            (None, Some(function)) => {
+                let status = engine.function_status(person, function, i.at, k);
+                json!({
+                    "status": status.status.name(),
+                    "reason": status.reason.map(|r| r.name()),
+                    "requirements": status.requirements.iter().map(|(id, q)| {
+                        let mut q = answers::qualification(q);
+                        q["requirement"] = json!(id);
+                        q
+                    }).collect::<Vec<_>>(),
+                })
+            }
+            (None, None) => {
+                let status = engine.person_status(person, i.at, k);
+                json!({
+                    "status": status.status.name(),
+                    "functions": status.functions,
+                    "requirements": status.requirements.iter().map(answers::requirement).collect::<Vec<_>>(),
+                })
+            }
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "give at most one of procedure and function",
+                ));
+            }
+        })
+    };
+    let mut answer = answer_at(i.known)?;
+    if i.known_given {
+        // What the system says now about the same instant: an auditor sees at once whether
+        // what was known then differs (regulated.md S6).
+        let now = answer_at(i.now)?;
+        answer["asKnownNow"] = json!({
+            "status": now["status"],
+            "reason": now.get("reason").cloned().unwrap_or(Value::Null),
+            "differs": now["status"] != answer["status"],
+        });
+    }
+    answer["person"] = json!(person);
+    answer["name"] = answers::person_name(&engine, person, i.known);
+    stamp(&mut answer, &i);
+    Ok(Json(answer))
+}
+
+/// A procedure asked about directly: the requirement that names it (applying at T as known at
+/// K) decides grace and recurrence; without one, no grace and no expiry.
+fn policies(
+    engine: &Engine,
+    procedure: &str,
+    at: Timestamp,
+    known: Timestamp,
+) -> (compliance::GracePolicy, compliance::Recurrence) {
+    engine
+        .requirement_on(procedure, at, known)
+        .map(|r| (r.grace, r.recurrence))
+        .unwrap_or((
+            compliance::GracePolicy::TrainBeforeEffective,
+            compliance::Recurrence::None,
+        ))
+}
+
+/// `GET /assignments?person=P[&at=T][&asKnownAt=K]`.
+async fn assignments<S: Store>(
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read assignments")?;
+    let params = Params::parse(query.as_deref(), &["person", "at", "asKnownAt"])?;
+    let person = required(&params, "person")?;
+    let i = instants(&params)?;
+    let engine = build(&auth.store, Whose::Person(person)).await?;
+    let list = engine.assignments(person, i.at, i.known);
+    let mut answer = json!({
+        "person": person,
+        "name": answers::person_name(&engine, person, i.known),
+        "assignments": list.iter().map(answers::assignment).collect::<Vec<_>>(),
+    });
+    stamp(&mut answer, &i);
+    Ok(Json(answer))
+}
+
+fn report_params(
+    query: Option<&str>,
+    extra: &[&str],
+) -> Result<(Params, Filter, Instants), ApiError> {
+    let mut allowed = vec!["site", "function", "at", "asKnownAt"];
+    allowed.extend_from_slice(extra);
+    let params = Params::parse(query, &allowed)?;
+    let filter = Filter {
+        site: params.get("site").map(str::to_string),
+        function: params.get("function").map(str::to_string),
+    };
+    let i = instants(&params)?;
+    Ok((params, filter, i))
+}
+
+/// `GET /reports/gaps[?site=S][&function=F][&at=T][&asKnownAt=K]`: every requirement someone is
+/// not QUALIFIED for.
+async fn gaps<S: Store>(
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read compliance reports")?;
+    let (_, filter, i) = report_params(query.as_deref(), &[])?;
+    let engine = build(&auth.store, Whose::Everyone).await?;
+    let rows = engine.gaps(&filter, i.at, i.known);
+    let mut answer = json!({
+        "site": filter.site, "function": filter.function,
+        "gaps": rows.iter().map(|g| answers::gap(&engine, g, i.known)).collect::<Vec<_>>(),
+    });
+    stamp(&mut answer, &i);
+    Ok(Json(answer))
+}
+
+/// `GET /reports/overdue[?site=S][&function=F][&at=T][&asKnownAt=K]`.
+async fn overdue<S: Store>(
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read compliance reports")?;
+    let (_, filter, i) = report_params(query.as_deref(), &[])?;
+    let engine = build(&auth.store, Whose::Everyone).await?;
+    let rows = engine.overdue(&filter, i.at, i.known);
+    let mut answer = json!({
+        "site": filter.site, "function": filter.function,
+        "assignments": rows.iter().map(|a| {
+            let mut row = answers::assignment(a);
+            row["name"] = answers::person_name(&engine, &a.person, i.known);
+            row
+        }).collect::<Vec<_>>(),
+    });
+    stamp(&mut answer, &i);
+    Ok(Json(answer))
+}
+
+/// `GET /reports/expiring[?days=N][&site=S][&function=F][&at=T][&asKnownAt=K]`: qualifications
+/// that run out within N days (default 30) after T.
+async fn expiring<S: Store>(
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read compliance reports")?;
+    let (params, filter, i) = report_params(query.as_deref(), &["days"])?;
+    let days: i64 = match params.get("days") {
+        None => 30,
+        Some(d) => d
+            .parse()
+            .ok()
+            .filter(|d| (1..=3660).contains(d))
+            .ok_or_else(|| ApiError::invalid_parameter("days", "a whole number from 1 to 3660"))?,
+    };
+    let until =
+        i.at.checked_add(jiff::SignedDuration::from_hours(24 * days))
+            .map_err(|_| ApiError::invalid_parameter("at", "too late to add the days to"))?;
+    let engine = build(&auth.store, Whose::Everyone).await?;
+    let rows = engine.expiring(&filter, i.at, until, i.known);
+    let mut answer = json!({
+        "site": filter.site, "function": filter.function, "until": until.to_string(),
+        "expiring": rows.iter().map(|e| answers::expiry(&engine, e, i.known)).collect::<Vec<_>>(),
+    });
+    stamp(&mut answer, &i);
+    Ok(Json(answer))
+}
+
+/// `GET /quality-events/{id}[?at=T][&asKnownAt=K]`: the event, the requirements it brought and
+/// every assignment they made, with completions and effectiveness checks (the CAPA closure
+/// record, regulated.md S8).
+async fn quality_event<S: Store>(
+    auth: Authenticated<S>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read quality events")?;
+    let params = Params::parse(query.as_deref(), &["at", "asKnownAt"])?;
+    let i = instants(&params)?;
+    let engine = build(&auth.store, Whose::Everyone).await?;
+    let event = engine
+        .quality_event(&id, i.known)
+        .ok_or_else(|| ApiError::not_found(format!("no quality event '{id}' is known")))?;
+    let requirements = engine.requirements_of_event(&id, i.known);
+    let mut people: Vec<&str> = requirements
+        .iter()
+        .flat_map(|r| match &r.scope {
+            compliance::Scope::QualityEvent { persons, .. } => persons.as_slice(),
+            _ => &[],
+        })
+        .map(String::as_str)
+        .collect();
+    people.sort_unstable();
+    people.dedup();
+    let assignments: Vec<Value> = people
+        .iter()
+        .flat_map(|p| engine.assignments(p, i.at, i.known))
+        .filter(|a| a.quality_event.as_deref() == Some(id.as_str()))
+        .map(|a| {
+            let mut row = answers::assignment(&a);
+            row["name"] = answers::person_name(&engine, &a.person, i.known);
+            row
+        })
+        .collect();
+    let mut answer = json!({
+        "id": event.id,
+        "type": event.kind.name(),
+        "title": event.title,
+        "activityIri": event.activity_iri,
+        "openedAt": event.opened.to_string(),
+        "closedAt": answers::time(event.closed),
+        "requirements": requirements.iter().map(|r| json!({
+            "id": r.id, "procedure": r.procedure, "blocking": r.blocking,
+            "validFrom": r.valid.from.to_string(), "validTo": answers::time(r.valid.to),
+        })).collect::<Vec<_>>(),
+        "assignments": assignments,
+    });
+    stamp(&mut answer, &i);
+    Ok(Json(answer))
+}

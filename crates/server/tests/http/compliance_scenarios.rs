@@ -1,0 +1,705 @@
+//! The auditor scenarios of regulated.md Part 3 end to end over HTTP (issue 9): master data from
+//! CSV and JSON feeds, real xAPI statements, then status, assignments, reports and the CAPA record.
+//! Both backends: `scripts/test` runs this module again on PostgreSQL.
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const SOP: &str = "https://qms.example/doc/SOP-123";
+const QUIZ: &str = "https://lms.example/quiz/SOP-123";
+
+fn enc(t: &str) -> String {
+    t.replace(':', "%3A").replace('+', "%2B")
+}
+
+async fn import(server: &TestServer, kind: &str, csv: &str) -> (u16, Value) {
+    let response = server
+        .request(
+            Method::POST,
+            &format!("/api/compliance/import/{kind}?reason=nightly%20HR%20feed"),
+        )
+        .header("Content-Type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+async fn facts(server: &TestServer, facts: Value) -> (u16, Value) {
+    let response = server
+        .request(Method::POST, "/api/compliance/facts")
+        .json(&json!({"reason": "QMS sync", "facts": facts}))
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+async fn get(server: &TestServer, path: &str) -> Value {
+    let response = server
+        .request(Method::GET, path)
+        .send()
+        .await
+        .expect("send");
+    let status = response.status();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+async fn fact_count(server: &TestServer) -> usize {
+    get(server, "/api/compliance/facts").await["facts"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+const PEOPLE: &str = "\
+person,name,employee_no,account_home_page,account_name,function,site,valid_from,valid_to
+ann,Ann Example,E1,https://hr.example,E1,packaging,A,2025-06-01T00:00:00Z,
+bob,Bob Example,E2,https://hr.example,E2,packaging,A,2025-06-01T00:00:00Z,
+cid,Cid Example,E3,https://hr.example,E3,packaging,B,2025-06-01T00:00:00Z,
+";
+
+const VERSIONS: &str = "\
+procedure,version,activity_iri,effective_from,approved_at,impact,rule
+SOP-123,7,https://qms.example/doc/SOP-123/v7,2026-01-01T00:00:00Z,,FULL,read
+SOP-123,8,https://qms.example/doc/SOP-123/v8,2026-05-01T00:00:00Z,2026-04-20T00:00:00Z,FULL,read
+SOP-123,9,https://qms.example/doc/SOP-123/v9,2026-07-01T00:00:00Z,,NONE,read
+";
+
+/// Three operators in packaging at sites A and B; SOP-123 v7, v8 (FULL, grace 14 days), v9
+/// (editorial); completing it counts.
+async fn plant(server: &TestServer) {
+    assert_eq!(import(server, "people", PEOPLE).await.0, 201);
+    assert_eq!(import(server, "procedure-versions", VERSIONS).await.0, 201);
+    let (status, body) = facts(
+        server,
+        json!([
+            {"kind": "site", "id": "A", "name": "Plant A", "time_zone": "Europe/Dublin"},
+            {"kind": "site", "id": "B", "name": "Plant B"},
+            {"kind": "rule", "id": "read", "version": 1, "move_on": "COMPLETED", "effective_from": "2020-01-01T00:00:00Z"},
+            {"kind": "requirement", "id": "PACK-SOP-123", "function": "packaging", "procedure": "SOP-123",
+             "grace_days": 14, "due_days": 30, "valid_from": "2020-01-01T00:00:00Z"}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+fn statement(who: &str, verb: &str, object: &str, timestamp: &str) -> Value {
+    json!({
+        "actor": {"account": {"homePage": "https://hr.example", "name": who}},
+        "verb": {"id": format!("http://adlnet.gov/expapi/verbs/{verb}")},
+        "object": {"id": object},
+        "timestamp": timestamp
+    })
+}
+
+fn completed(who: &str, version: &str, timestamp: &str) -> Value {
+    statement(who, "completed", &format!("{SOP}/v{version}"), timestamp)
+}
+
+fn quiz(who: &str, verb: &str, score: f64, timestamp: &str) -> Value {
+    let mut s = statement(who, verb, QUIZ, timestamp);
+    s["result"] = json!({"score": {"scaled": score}});
+    s
+}
+
+fn person_of(rows: &Value, key: &str) -> Vec<String> {
+    let mut people: Vec<String> = rows[key]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["person"].as_str().unwrap_or_default().to_string())
+        .collect();
+    people.sort();
+    people
+}
+
+#[tokio::test]
+async fn s2_revision_assigns_the_function_and_supersedes_after_grace() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    server
+        .store(&json!([
+            completed("E1", "7", "2026-01-10T09:00:00Z"),
+            completed("E2", "7", "2026-01-12T09:00:00Z"),
+            completed("E3", "7", "2026-01-12T09:00:00Z"),
+            completed("E1", "8", "2026-04-25T09:00:00Z"),
+            // Stored after v8 exists: a v7 completion does not satisfy v8.
+            completed("E2", "7", "2026-05-03T09:00:00Z"),
+        ]))
+        .await;
+    let bob = get(
+        &server,
+        &format!(
+            "/api/compliance/assignments?person=bob&at={}",
+            enc("2026-05-10T00:00:00Z")
+        ),
+    )
+    .await;
+    let revision = bob["assignments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["reason"] == "DOC_REVISION")
+        .expect("a revision assignment")
+        .clone();
+    assert_eq!(revision["version"], "8");
+    assert_eq!(revision["dueAt"], "2026-05-15T00:00:00Z");
+    assert_eq!(revision["status"], "OPEN");
+    assert_eq!(bob["name"], "Bob Example");
+
+    let in_grace = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=bob&procedure=SOP-123&at={}",
+            enc("2026-05-10T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(in_grace["status"], "QUALIFIED_IN_GRACE", "{in_grace}");
+    let after = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=bob&procedure=SOP-123&at={}",
+            enc("2026-05-16T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(
+        (after["status"].as_str(), after["reason"].as_str()),
+        (Some("NOT_QUALIFIED"), Some("VERSION_SUPERSEDED")),
+        "{after}"
+    );
+    let overdue = get(
+        &server,
+        &format!(
+            "/api/compliance/reports/overdue?at={}",
+            enc("2026-05-16T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(person_of(&overdue, "assignments"), vec!["bob", "cid"]);
+    let overdue_a = get(
+        &server,
+        &format!(
+            "/api/compliance/reports/overdue?site=A&at={}",
+            enc("2026-05-16T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(person_of(&overdue_a, "assignments"), vec!["bob"]);
+    let gaps = get(
+        &server,
+        &format!(
+            "/api/compliance/reports/gaps?function=packaging&at={}",
+            enc("2026-05-16T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(person_of(&gaps, "gaps"), vec!["bob", "cid"]);
+    assert_eq!(gaps["gaps"][0]["reason"], "VERSION_SUPERSEDED");
+    let none_yet = get(
+        &server,
+        &format!(
+            "/api/compliance/reports/gaps?at={}",
+            enc("2026-04-01T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(none_yet["gaps"], json!([]), "everyone trained on v7 then");
+}
+
+#[tokio::test]
+async fn s3_an_editorial_revision_keeps_qualification_and_assigns_nothing() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    server
+        .store(&json!([
+            completed("E1", "7", "2026-01-10T09:00:00Z"),
+            completed("E1", "8", "2026-04-25T09:00:00Z"),
+        ]))
+        .await;
+    let q = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=ann&procedure=SOP-123&at={}",
+            enc("2026-08-01T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(q["status"], "QUALIFIED");
+    assert_eq!(q["version"], "9", "the version in force");
+    let assignments = get(
+        &server,
+        &format!(
+            "/api/compliance/assignments?person=ann&at={}",
+            enc("2026-08-01T00:00:00Z")
+        ),
+    )
+    .await;
+    let reasons: Vec<&str> = assignments["assignments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|a| a["reason"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        reasons,
+        vec!["NEW_FUNCTION", "DOC_REVISION"],
+        "nothing for v9"
+    );
+    // The "no training" decision is on record: the v9 fact, who recorded it, and why.
+    let all = get(&server, "/api/compliance/facts").await;
+    let v9 = all["facts"]
+        .as_array()
+        .expect("facts")
+        .iter()
+        .find(|f| f["fact"]["version"] == "9")
+        .expect("v9")
+        .clone();
+    assert_eq!(v9["fact"]["impact"], "NONE");
+    assert_eq!(v9["reason"], "nightly HR feed");
+    assert!(v9["recordedBy"].as_str().is_some_and(|p| !p.is_empty()));
+}
+
+#[tokio::test]
+async fn s7_annual_refresher_expires_and_is_reported_before_it_does() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = facts(
+        &server,
+        json!([
+            {"kind": "procedure_version", "procedure": "GMP", "version": "2025", "activity_iri": "https://lms.example/gmp",
+             "effective_from": "2020-01-01T00:00:00Z", "impact": "FULL", "rule": "read"},
+            {"kind": "requirement", "id": "GMP-ANNUAL", "function": "packaging", "procedure": "GMP",
+             "recurrence_days": 365, "early_window_days": 60, "valid_from": "2020-01-01T00:00:00Z"}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    server
+        .store(&statement(
+            "E1",
+            "completed",
+            "https://lms.example/gmp",
+            "2025-04-10T09:00:00Z",
+        ))
+        .await;
+    let status_at = |t: &'static str| {
+        let server = &server;
+        async move {
+            get(
+                server,
+                &format!(
+                    "/api/compliance/status?person=ann&procedure=GMP&at={}",
+                    enc(t)
+                ),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        status_at("2026-04-09T00:00:00Z").await["status"],
+        "QUALIFIED"
+    );
+    let expired = status_at("2026-04-11T00:00:00Z").await;
+    assert_eq!(
+        (expired["status"].as_str(), expired["reason"].as_str()),
+        (Some("NOT_QUALIFIED"), Some("EXPIRED"))
+    );
+    let soon = get(
+        &server,
+        &format!(
+            "/api/compliance/reports/expiring?days=60&at={}",
+            enc("2026-03-01T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(person_of(&soon, "expiring"), vec!["ann"]);
+    assert_eq!(soon["expiring"][0]["expiresAt"], "2026-04-10T09:00:00Z");
+    // Trained early, inside the window: the new expiry runs from the old one.
+    server
+        .store(&statement(
+            "E1",
+            "completed",
+            "https://lms.example/gmp",
+            "2026-03-01T09:00:00Z",
+        ))
+        .await;
+    let renewed = status_at("2026-04-11T00:00:00Z").await;
+    assert_eq!(renewed["status"], "QUALIFIED");
+    assert_eq!(renewed["expiresAt"], "2027-04-10T09:00:00Z");
+    let reminders = get(
+        &server,
+        &format!(
+            "/api/compliance/assignments?person=ann&at={}",
+            enc("2026-04-11T00:00:00Z")
+        ),
+    )
+    .await;
+    assert!(
+        reminders["assignments"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|a| a["reason"] == "RECURRENCE" && a["status"] == "COMPLETE"),
+        "{reminders}"
+    );
+}
+
+#[tokio::test]
+async fn s8_capa_retraining_with_a_delayed_quiz() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = facts(
+        &server,
+        json!([
+            {"kind": "quality_event", "id": "CAPA-14", "type": "CAPA", "title": "DEV-88: line clearance",
+             "activity_iri": "https://qms.example/capa/CAPA-14", "opened_at": "2026-06-01T00:00:00Z"},
+            {"kind": "requirement", "id": "CAPA-14-SOP-123", "quality_event": "CAPA-14", "persons": ["ann", "bob", "cid"],
+             "procedure": "SOP-123", "due_days": 10, "valid_from": "2026-06-01T00:00:00Z",
+             "effectiveness": {"activity_iri": QUIZ, "after_days": 30, "mastery": 0.8}}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let mut retrained = completed("E1", "8", "2026-06-05T09:00:00Z");
+    retrained["context"] =
+        json!({"contextActivities": {"other": [{"id": "https://qms.example/capa/CAPA-14"}]}});
+    server
+        .store(&json!([
+            completed("E1", "8", "2026-04-25T09:00:00Z"),
+            retrained,
+            completed("E2", "8", "2026-06-06T09:00:00Z"),
+            quiz("E1", "passed", 0.9, "2026-07-10T09:00:00Z"),
+            quiz("E2", "failed", 0.6, "2026-07-10T09:00:00Z"),
+        ]))
+        .await;
+    let record = |t: &'static str| {
+        let server = &server;
+        async move {
+            get(
+                server,
+                &format!("/api/compliance/quality-events/CAPA-14?at={}", enc(t)),
+            )
+            .await
+        }
+    };
+    let pending = record("2026-06-20T00:00:00Z").await;
+    assert_eq!(pending["type"], "CAPA");
+    let rows = pending["assignments"].as_array().expect("assignments");
+    assert_eq!(rows.len(), 3, "{pending}");
+    let by = |rows: &[Value], person: &str| -> Vec<Value> {
+        rows.iter()
+            .filter(|a| a["person"] == person)
+            .cloned()
+            .collect()
+    };
+    let ann = by(rows, "ann");
+    assert_eq!(ann[0]["reason"], "QUALITY_EVENT");
+    assert_eq!(ann[0]["status"], "COMPLETE");
+    assert_eq!(ann[0]["effectiveness"]["state"], "PENDING");
+    assert_eq!(by(rows, "cid")[0]["status"], "OVERDUE");
+
+    let closed = record("2026-07-11T00:00:00Z").await;
+    let rows = closed["assignments"].as_array().expect("assignments");
+    assert_eq!(by(rows, "ann")[0]["effectiveness"]["state"], "PASSED");
+    let bob = by(rows, "bob");
+    assert_eq!(bob[0]["effectiveness"]["state"], "FAILED");
+    assert_eq!(
+        bob[1]["reason"], "EFFECTIVENESS_FAILED",
+        "reopened: {closed}"
+    );
+    assert_eq!(bob[1]["status"], "OPEN");
+    let ann_status = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=ann&at={}",
+            enc("2026-06-20T00:00:00Z")
+        ),
+    )
+    .await;
+    let capa = ann_status["requirements"]
+        .as_array()
+        .expect("requirements")
+        .iter()
+        .find(|r| r["qualityEvent"] == "CAPA-14")
+        .expect("the CAPA requirement")
+        .clone();
+    assert_eq!(capa["status"], "TRAINED_EFFECTIVENESS_PENDING");
+    let missing = server
+        .request(Method::GET, "/api/compliance/quality-events/CAPA-99")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn s9_failed_attempts_are_kept_and_mastery_is_the_rule_of_the_attempt() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, _) = facts(
+        &server,
+        json!([
+            {"kind": "rule", "id": "quiz", "version": 1, "move_on": "PASSED", "mastery": 0.8, "effective_from": "2020-01-01T00:00:00Z"},
+            {"kind": "procedure_version", "procedure": "SOP-200", "version": "1", "activity_iri": QUIZ,
+             "effective_from": "2026-01-01T00:00:00Z", "impact": "FULL", "rule": "quiz"},
+            {"kind": "requirement", "id": "PACK-SOP-200", "function": "packaging", "procedure": "SOP-200", "valid_from": "2020-01-01T00:00:00Z"}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let ids = server
+        .store(&json!([
+            quiz("E1", "failed", 0.5, "2026-02-01T09:00:00Z"),
+            quiz("E1", "failed", 0.7, "2026-02-02T09:00:00Z"),
+            quiz("E1", "passed", 0.85, "2026-02-03T09:00:00Z"),
+            // success=true but below mastery: does not count.
+            quiz("E2", "passed", 0.75, "2026-02-03T09:00:00Z"),
+        ]))
+        .await;
+    // Mastery raised to 0.9 after the pass, from 2026-03-01.
+    let (status, _) = facts(
+        &server,
+        json!([{"kind": "rule", "id": "quiz", "version": 2, "move_on": "PASSED", "mastery": 0.9, "effective_from": "2026-03-01T00:00:00Z"}]),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let ann = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=ann&procedure=SOP-200&at={}",
+            enc("2026-04-01T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(ann["status"], "QUALIFIED", "{ann}");
+    assert_eq!(ann["evidence"], json!([ids[2]]));
+    assert_eq!(ann["rule"], json!({"id": "quiz", "version": 1}));
+    let bob = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=bob&procedure=SOP-200&at={}",
+            enc("2026-04-01T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(bob["status"], "NOT_QUALIFIED");
+    // The transcript keeps all three attempts.
+    let transcript = server
+        .query(&format!(
+            "agent={}&activity={}",
+            enc(&json!({"account": {"homePage": "https://hr.example", "name": "E1"}}).to_string())
+                .replace('"', "%22")
+                .replace('{', "%7B")
+                .replace('}', "%7D")
+                .replace('/', "%2F"),
+            enc(QUIZ).replace('/', "%2F")
+        ))
+        .await;
+    assert_eq!(transcript.len(), 3);
+}
+
+#[tokio::test]
+async fn s10_job_change_cancels_old_assignments_and_brings_new_ones() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = facts(
+        &server,
+        json!([
+            {"kind": "membership", "person": "ann", "function": "packaging", "site": "A",
+             "valid_from": "2025-06-01T00:00:00Z", "valid_to": "2026-06-01T00:00:00Z"},
+            {"kind": "membership", "person": "ann", "function": "filling", "site": "A", "valid_from": "2026-06-01T00:00:00Z"},
+            {"kind": "procedure_version", "procedure": "SOP-FILL", "version": "1", "activity_iri": "https://qms.example/doc/SOP-FILL/v1",
+             "effective_from": "2020-01-01T00:00:00Z", "impact": "FULL", "rule": "read"},
+            {"kind": "requirement", "id": "FILL", "function": "filling", "procedure": "SOP-FILL", "due_days": 7,
+             "valid_from": "2020-01-01T00:00:00Z"}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["recorded"], 4);
+    server
+        .store(&completed("E1", "7", "2026-01-10T09:00:00Z"))
+        .await;
+    let june = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=ann&at={}",
+            enc("2026-06-02T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(june["functions"], json!(["filling"]));
+    assert_eq!(
+        june["status"], "NOT_QUALIFIED",
+        "blocking FILL not done: {june}"
+    );
+    let may = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=ann&function=packaging&at={}",
+            enc("2026-04-15T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(
+        may["status"], "QUALIFIED",
+        "history stays answerable: {may}"
+    );
+    let assignments = get(
+        &server,
+        &format!(
+            "/api/compliance/assignments?person=ann&at={}",
+            enc("2026-06-02T00:00:00Z")
+        ),
+    )
+    .await;
+    let summary: Vec<(String, String)> = assignments["assignments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|a| {
+            (
+                a["requirement"].as_str().unwrap_or_default().to_string(),
+                a["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("PACK-SOP-123".to_string(), "COMPLETE".to_string()),
+            ("PACK-SOP-123".to_string(), "CANCELLED".to_string()),
+            ("FILL".to_string(), "OPEN".to_string()),
+        ],
+        "v7 done, v8 revision cancelled by the move, filling assigned"
+    );
+}
+
+#[tokio::test]
+async fn csv_imports_are_atomic_idempotent_and_report_every_bad_row() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let before = fact_count(&server).await;
+    // Importing the same feed again changes nothing.
+    let (status, body) = import(&server, "people", PEOPLE).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["recorded"], 0);
+    assert_eq!(fact_count(&server).await, before);
+
+    let bad = "\
+person,name,function,valid_from,mbox
+dan,Dan,packaging,2026-01-01T00:00:00Z,mailto:dan@plant.example
+eve,Eve,packaging,yesterday,mailto:eve@plant.example
+fay,Fay,,2026-01-01T00:00:00Z,mailto:fay@plant.example
+gus,Gus,packaging,2026-01-01T00:00:00Z,gus-at-plant
+";
+    let (status, body) = import(&server, "people", bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid_rows");
+    let lines: Vec<u64> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap_or_default())
+        .collect();
+    assert_eq!(lines, vec![3, 4, 5], "{body}");
+    assert_eq!(fact_count(&server).await, before, "nothing half-applied");
+
+    let (status, body) = import(&server, "people", "person,shoe_size\nann,42\n").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("shoe_size"))
+    );
+    let (status, _) = import(&server, "people", "name\nAnn\n").await;
+    assert_eq!(status, 400, "the person column is required");
+    let (status, _) = import(&server, "payroll", "person\nann\n").await;
+    assert_eq!(status, 404);
+    let (status, body) = import(
+        &server,
+        "quality-events",
+        "id,type,opened_at\nDEV-88,DEVIATION,2026-05-20T00:00:00Z\nDEV-89,RECALL,2026-05-20T00:00:00Z\n",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["line"], 3);
+    let no_reason = server
+        .request(Method::POST, "/api/compliance/import/people")
+        .header("Content-Type", "text/csv")
+        .body(PEOPLE)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(no_reason.status(), 400);
+    let not_csv = server
+        .request(Method::POST, "/api/compliance/import/people?reason=x")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(not_csv.status(), 415);
+    // A batch that would give one identifier to two people is refused whole.
+    let (status, body) = facts(
+        &server,
+        json!([
+            {"kind": "person", "id": "hal", "name": "Hal"},
+            {"kind": "person_identifier", "person": "hal", "agent": {"account": {"homePage": "https://hr.example", "name": "E1"}}}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("facts[1]"))
+    );
+    assert_eq!(fact_count(&server).await, before);
+}
+
+#[tokio::test]
+async fn s6_a_late_entry_is_flagged_and_the_answer_as_known_now_is_shown() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let then = jiff::Timestamp::now().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let id = server
+        .store(&completed("E1", "7", "2026-03-01T09:00:00Z"))
+        .await
+        .remove(0);
+    let q = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=ann&procedure=SOP-123&at={}&asKnownAt={}",
+            enc("2026-03-04T09:00:00Z"),
+            enc(&then)
+        ),
+    )
+    .await;
+    assert_eq!(q["status"], "NOT_QUALIFIED");
+    assert_eq!(q["asKnownNow"]["status"], "QUALIFIED");
+    assert_eq!(q["asKnownNow"]["differs"], true);
+    let now = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=ann&procedure=SOP-123&at={}",
+            enc("2026-03-04T09:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(
+        now["lateEntries"],
+        json!([id]),
+        "stored months after its timestamp"
+    );
+    assert!(now.get("asKnownNow").is_none());
+}
