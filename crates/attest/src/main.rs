@@ -47,6 +47,37 @@ impl DataArgs {
     }
 }
 
+/// `attest compliance rederive`: derives every completion again and diffs.
+async fn rederive<S: Store>(store: &S, apply: bool) -> anyhow::Result<()> {
+    use server::compliance::derive;
+    let diff = derive::diff(store, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    for body in &diff.added {
+        println!("+ {body}");
+    }
+    for body in &diff.invalidated {
+        println!("- {body}");
+    }
+    let differs = !diff.added.is_empty() || !diff.invalidated.is_empty();
+    eprintln!(
+        "{} completions derived; {} not stored, {} stored but no longer derived",
+        diff.derived.len(),
+        diff.added.len(),
+        diff.invalidated.len()
+    );
+    if differs && apply {
+        let (added, invalidated) = store
+            .sync_completions(derive::PRINCIPAL.to_string(), None, diff.derived)
+            .await?;
+        eprintln!("stored {added} new completions, invalidated {invalidated}");
+    }
+    if differs {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -123,12 +154,32 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Training compliance: derived records.
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
     /// Export statements as JSON Lines to stdout, in stored order, exactly as stored.
     Export {
         #[command(flatten)]
         args: transfer::ExportArgs,
         #[command(flatten)]
         data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ComplianceCommand {
+    /// Derive every completion from the statements and the rules from scratch and compare with
+    /// the stored ones: `+` derived but not stored, `-` stored but no longer derived. Exits 0
+    /// when they agree, 1 when they differ (after storing the difference with --apply).
+    Rederive {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The store (tenant).
+        #[arg(long, default_value = store::DEFAULT_STORE)]
+        store: String,
+        /// Store what differs (new completions; invalidate those no longer derived), ledgered.
+        #[arg(long)]
+        apply: bool,
     },
 }
 
@@ -244,6 +295,12 @@ fn main() -> anyhow::Result<()> {
                 transfer::export(&store, args).await
             }),
             Command::Credential(command) => credential_command(command).await,
+            Command::Compliance(ComplianceCommand::Rederive { data, store, apply }) => {
+                with_stores!(data, |stores| {
+                    let store = transfer::open(&stores, &store).await?;
+                    rederive(&store, apply).await
+                })
+            }
             Command::Store(StoreCommand::Create { name, data }) => with_stores!(data, |stores| {
                 stores.create("cli", &name).await?;
                 println!("store {name} created");

@@ -10,9 +10,11 @@ use crate::model::{
 };
 
 mod assignments;
+mod completions;
 mod reports;
 
 pub use assignments::{Assignment, AssignmentReason, AssignmentStatus};
+pub use completions::Completion;
 pub use reports::{Expiry, Filter, Gap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,8 +16,8 @@ mod facts;
 mod model;
 
 pub use engine::{
-    Assignment, AssignmentReason, AssignmentStatus, EffectivenessState, Engine, Expiry, Filter,
-    FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus, Status,
+    Assignment, AssignmentReason, AssignmentStatus, Completion, EffectivenessState, Engine, Expiry,
+    Filter, FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus, Status,
 };
 pub use facts::{Fact, FactError, engine};
 pub use model::{

@@ -9,7 +9,7 @@ mod alternate;
 mod attachments;
 mod audit;
 mod auth;
-mod compliance;
+pub mod compliance;
 mod documents;
 mod error;
 mod headers;
@@ -64,6 +64,8 @@ pub struct AppState<S> {
     pub config: Config,
     verified: auth::VerifiedSecrets,
     limiter: auth::RateLimiter,
+    /// Derives and stores compliance completions after writes.
+    deriver: compliance::derive::Deriver,
 }
 
 impl<S> AppState<S> {
@@ -73,6 +75,7 @@ impl<S> AppState<S> {
             limiter: auth::RateLimiter::new(config.rate_limit),
             config,
             verified: Default::default(),
+            deriver: Default::default(),
         })
     }
 }
@@ -81,6 +84,7 @@ pub type Shared<S> = Arc<AppState<S>>;
 
 /// The whole application: `/xapi/*`, `/health`, CORS for browser clients.
 pub fn router<S: Store>(state: Shared<S>) -> Router {
+    compliance::derive::spawn(state.clone());
     let xapi = Router::new()
         .route("/about", get(about::get))
         .merge(statements::routes::<S>(state.clone()))

@@ -23,6 +23,7 @@ use xapi::{Version, index, rules};
 use crate::Shared;
 use crate::attachments;
 use crate::auth::Authenticated;
+use crate::compliance::derive::Deriver;
 use crate::error::ApiError;
 use crate::headers::{CONSISTENT_THROUGH, RejectedVersion, http_date, iso_time};
 use crate::params::Params;
@@ -144,9 +145,12 @@ async fn put_statement<S: Store>(
         .map_err(ApiError::invalid_statement)?;
     let contents =
         attachments::check([&accepted.statement], upload.parts, upload.multipart, false)?;
+    let accepted = vec![accepted];
+    let touched = Deriver::touched(&accepted);
     store
-        .insert_statements(credential.principal(), vec![accepted], contents)
+        .insert_statements(credential.principal(), accepted, contents)
         .await?;
+    state.deriver.stored(&credential.store, touched);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -200,9 +204,11 @@ async fn post_statements<S: Store>(
         upload.multipart,
         batch,
     )?;
+    let touched = Deriver::touched(&accepted);
     let ids = store
         .insert_statements(credential.principal(), accepted, contents)
         .await?;
+    state.deriver.stored(&credential.store, touched);
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     Ok(axum::Json(ids).into_response())
 }

@@ -64,6 +64,17 @@ pub struct StoredFact {
     pub recorded_at: Timestamp,
 }
 
+/// A completion as stored (crates/compliance derives them; the store keeps them and their history).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCompletion {
+    pub id: i64,
+    pub person: String,
+    /// The completion as JSON (`compliance::Completion::to_json`).
+    pub body: String,
+    pub derived_at: Timestamp,
+    pub invalidated_at: Option<Timestamp>,
+}
+
 /// A statement as stored, with the values the store keeps beside it.
 #[derive(Debug, Clone)]
 pub struct StoredStatement {
@@ -191,6 +202,22 @@ pub trait Store: Send + Sync + Clone + 'static {
 
     /// Every compliance fact in recording order: (id, kind, body, reason, principal, recorded at).
     fn facts(&self) -> impl Future<Output = Result<Vec<StoredFact>, StoreError>> + Send;
+
+    /// Stored completions, valid and invalidated, oldest first: one person's, or everyone's.
+    fn completions(
+        &self,
+        person: Option<String>,
+    ) -> impl Future<Output = Result<Vec<StoredCompletion>, StoreError>> + Send;
+
+    /// Makes the valid stored completions of `persons` (everyone when `None`) those `derived`
+    /// ((person, completion JSON) pairs): stores the new ones and invalidates those no longer
+    /// derived, each with its ledger entry, in one transaction. Returns (added, invalidated).
+    fn sync_completions(
+        &self,
+        principal: String,
+        persons: Option<Vec<String>>,
+        derived: Vec<(String, String)>,
+    ) -> impl Future<Output = Result<(usize, usize), StoreError>> + Send;
 
     /// Statements that may be training evidence (voided ones too), with their `stored` and the
     /// `stored` of their voiding statement.

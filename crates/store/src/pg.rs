@@ -278,7 +278,8 @@ impl Sql for PgConn {
 }
 
 /// Each entry is one migration. Never edit a released one: add another.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE statements (
     seq       BIGINT  PRIMARY KEY,
     id        TEXT    NOT NULL UNIQUE,
@@ -399,7 +400,21 @@ CREATE TABLE stores (
     name    TEXT PRIMARY KEY,
     created TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- Completions derived from the evidence by the compliance rules (regulated.md 2.1), stored as
+-- they are derived; a completion no longer derived (its evidence voided, a rule corrected) is
+-- invalidated, never deleted. Re-derivable: `attest compliance rederive` diffs against this.
+CREATE TABLE compliance_completions (
+    id             BIGSERIAL PRIMARY KEY,
+    person         TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    derived_at     TEXT NOT NULL,
+    invalidated_at TEXT
+);
+CREATE INDEX compliance_completions_person ON compliance_completions (person, id);
+"#,
+];
 
 /// Applies the migrations the database has not seen yet. Nodes starting together take turns
 /// (an advisory lock), so each migration runs once.

@@ -213,7 +213,8 @@ fn spawn_checkpointer(path: &Path, closed: Arc<AtomicBool>) -> Result<(), StoreE
 }
 
 /// Each entry is one migration. Never edit a released one: add another.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- Statements in stored order. `seq` is the keyset for `more` cursors and stored order; `stored_us`
 -- never decreases as `seq` grows, so since/until become seq ranges.
 CREATE TABLE statements (
@@ -340,7 +341,21 @@ CREATE TABLE stores (
     name    TEXT PRIMARY KEY,
     created TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- Completions derived from the evidence by the compliance rules (regulated.md 2.1), stored as
+-- they are derived; a completion no longer derived (its evidence voided, a rule corrected) is
+-- invalidated, never deleted. Re-derivable: `attest compliance rederive` diffs against this.
+CREATE TABLE compliance_completions (
+    id             INTEGER PRIMARY KEY,
+    person         TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    derived_at     TEXT NOT NULL,
+    invalidated_at TEXT
+);
+CREATE INDEX compliance_completions_person ON compliance_completions (person, id);
+"#,
+];
 
 /// Applies the migrations the database has not seen yet, in one transaction.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@
 //! on, their assignments, and plant-wide gap, overdue and expiry reports.
 use std::collections::{BTreeSet, HashMap};
 
-use axum::extract::{Path, RawQuery};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,6 +21,7 @@ use crate::params::Params;
 
 mod answers;
 mod csv_import;
+pub mod derive;
 
 pub fn routes<S: Store>() -> Router<Shared<S>> {
     Router::new()
@@ -28,6 +29,7 @@ pub fn routes<S: Store>() -> Router<Shared<S>> {
         .route("/import/{kind}", post(import::<S>))
         .route("/status", get(status::<S>))
         .route("/assignments", get(assignments::<S>))
+        .route("/completions", get(completions::<S>))
         .route("/reports/gaps", get(gaps::<S>))
         .route("/reports/overdue", get(overdue::<S>))
         .route("/reports/expiring", get(expiring::<S>))
@@ -36,6 +38,7 @@ pub fn routes<S: Store>() -> Router<Shared<S>> {
 
 /// `POST /facts` with `{"reason": …, "fact": {…}}` or `{"reason": …, "facts": [{…}, …]}`.
 async fn post_facts<S: Store>(
+    State(state): State<Shared<S>>,
     auth: Authenticated<S>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -77,7 +80,7 @@ async fn post_facts<S: Store>(
         })?;
         parsed.push((fact, json));
     }
-    let outcome = record(&auth, parsed, reason).await.map_err(|e| {
+    let outcome = record(&state, &auth, parsed, reason).await.map_err(|e| {
         e.into_api(|i| {
             if single {
                 "fact".into()
@@ -151,6 +154,7 @@ impl From<store::StoreError> for Refusal {
 /// Records the facts that change something, all in one transaction, and skips those equal to
 /// the current fact with the same key (so a feed can be sent again: idempotent).
 async fn record<S: Store>(
+    state: &Shared<S>,
     auth: &Authenticated<S>,
     facts: Vec<(Fact, Value)>,
     reason: &str,
@@ -209,6 +213,9 @@ async fn record<S: Store>(
             .record_facts(auth.credential.principal(), to_write, reason.to_string())
             .await?
     };
+    if !written.is_empty() {
+        state.deriver.facts_changed(&auth.credential.store);
+    }
     let mut written = written.into_iter();
     let mut recorded = Vec::new();
     let each = each
@@ -235,6 +242,7 @@ fn ifi_key(agent: &Value) -> String {
 
 /// `POST /import/{people|procedure-versions|quality-events}?reason=…` with a CSV body.
 async fn import<S: Store>(
+    State(state): State<Shared<S>>,
     auth: Authenticated<S>,
     Path(kind): Path<String>,
     RawQuery(query): RawQuery,
@@ -286,7 +294,7 @@ async fn import<S: Store>(
         }
     };
     let facts: Vec<(Fact, Value)> = rows.into_iter().flat_map(|row| row.facts).collect();
-    let outcome = record(&auth, facts, reason)
+    let outcome = record(&state, &auth, facts, reason)
         .await
         .map_err(|e| e.into_api(|i| format!("fact {i} of the file")))?;
     let status = if outcome.recorded.is_empty() {
@@ -335,6 +343,8 @@ async fn load_facts<S: Store>(store: &S) -> Result<Vec<(i64, Fact, Timestamp)>, 
 /// Whose evidence an engine needs.
 enum Whose<'a> {
     Person(&'a str),
+    /// These people's (none: an engine of the facts alone).
+    People(&'a [String]),
     Everyone,
 }
 
@@ -359,7 +369,12 @@ async fn build<S: Store>(store: &S, whose: Whose<'_>) -> Result<Engine, ApiError
                 activities.insert(check.activity_iri.clone());
             }
             Fact::PersonIdentifier { person, agent } => {
-                if matches!(whose, Whose::Person(p) if p == person) {
+                let wanted = match whose {
+                    Whose::Person(p) => p == person,
+                    Whose::People(people) => people.contains(person),
+                    Whose::Everyone => false,
+                };
+                if wanted {
                     ifis.insert(ifi_key(agent));
                 }
             }
@@ -367,7 +382,7 @@ async fn build<S: Store>(store: &S, whose: Whose<'_>) -> Result<Engine, ApiError
         }
     }
     let about = match whose {
-        Whose::Person(_) => EvidenceOf::Agents(ifis.into_iter().collect()),
+        Whose::Person(_) | Whose::People(_) => EvidenceOf::Agents(ifis.into_iter().collect()),
         Whose::Everyone => EvidenceOf::Activities(activities.iter().cloned().collect()),
     };
     let rows = if matches!(&about, EvidenceOf::Agents(i) if i.is_empty()) {
@@ -525,6 +540,31 @@ async fn assignments<S: Store>(
     });
     stamp(&mut answer, &i);
     Ok(Json(answer))
+}
+
+/// `GET /completions[?person=P]`: the stored completions, valid and invalidated, oldest first.
+async fn completions<S: Store>(
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read completions")?;
+    let params = Params::parse(query.as_deref(), &["person"])?;
+    let stored = auth
+        .store
+        .completions(params.get("person").map(str::to_string))
+        .await?;
+    let list: Vec<Value> = stored
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "completion": serde_json::from_str::<Value>(&c.body).unwrap_or(Value::Null),
+                "derivedAt": c.derived_at.to_string(),
+                "invalidatedAt": answers::time(c.invalidated_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"completions": list})))
 }
 
 fn report_params(

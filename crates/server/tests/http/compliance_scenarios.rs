@@ -703,3 +703,81 @@ async fn s6_a_late_entry_is_flagged_and_the_answer_as_known_now_is_shown() {
     );
     assert!(now.get("asKnownNow").is_none());
 }
+
+/// Polls the stored completions of a person until `done` holds (the server derives them in the
+/// background after each write), for at most ten seconds.
+async fn completions_until(
+    server: &TestServer,
+    person: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    for _ in 0..200 {
+        let list = get(
+            server,
+            &format!("/api/compliance/completions?person={person}"),
+        )
+        .await["completions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if done(&list) {
+            return list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the completions of {person} never reached the expected state");
+}
+
+#[tokio::test]
+async fn completions_are_stored_as_statements_arrive_and_invalidated_by_a_void() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let ids = server
+        .store(&json!([
+            statement("E1", "failed", &format!("{SOP}/v7"), "2026-01-09T09:00:00Z"),
+            completed("E1", "7", "2026-01-10T09:00:00Z"),
+            completed("E2", "7", "2026-01-11T09:00:00Z"),
+        ]))
+        .await;
+    let ann = completions_until(&server, "ann", |l| l.len() == 1).await;
+    let c = &ann[0]["completion"];
+    assert_eq!(c["procedure"], "SOP-123");
+    assert_eq!(c["version"], "7");
+    assert_eq!(c["evidence"], json!([ids[1]]));
+    assert_eq!(c["rule"], "read");
+    assert_eq!(c["achieved_at"], "2026-01-10T09:00:00Z");
+    assert!(ann[0]["invalidatedAt"].is_null());
+    completions_until(&server, "bob", |l| l.len() == 1).await;
+
+    server
+        .store(&json!({
+            "actor": {"mbox": "mailto:qa@plant.example"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": ids[1]}
+        }))
+        .await;
+    let ann = completions_until(&server, "ann", |l| {
+        l.first().is_some_and(|c| !c["invalidatedAt"].is_null())
+    })
+    .await;
+    assert_eq!(ann.len(), 1, "invalidated, never deleted");
+    let bob = completions_until(&server, "bob", |l| l.len() == 1).await;
+    assert!(bob[0]["invalidatedAt"].is_null(), "Bob's stands");
+    let entries = get(&server, "/api/audit/entries?limit=1000").await;
+    let actions: Vec<&str> = entries["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["kind"] == "compliance_completion")
+        .map(|e| e["action"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "compliance.derive",
+            "compliance.derive",
+            "compliance.invalidate"
+        ],
+        "each change of a stored completion is ledgered"
+    );
+}

@@ -24,8 +24,8 @@ use uuid::Uuid;
 use crate::{
     Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, CredentialChange,
     Document, DocumentKey, DocumentScope, DocumentWrite, Entry, EvidenceOf, InclusionProof,
-    NewCredential, Preconditions, StatementPage, StatementQuery, Store, StoreError, StoredFact,
-    StoredStatement, VerifyingKey,
+    NewCredential, Preconditions, StatementPage, StatementQuery, Store, StoreError,
+    StoredCompletion, StoredFact, StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -482,6 +482,29 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn facts(&self) -> Result<Vec<StoredFact>, StoreError> {
         self.read(reads::facts).await
+    }
+
+    async fn completions(
+        &self,
+        person: Option<String>,
+    ) -> Result<Vec<StoredCompletion>, StoreError> {
+        self.read(move |conn| reads::completions(conn, person.as_deref()))
+            .await
+    }
+
+    async fn sync_completions(
+        &self,
+        principal: String,
+        persons: Option<Vec<String>>,
+        derived: Vec<(String, String)>,
+    ) -> Result<(usize, usize), StoreError> {
+        self.write(|reply| Command::SyncCompletions {
+            principal,
+            persons,
+            derived,
+            reply,
+        })
+        .await
     }
 
     async fn evidence(

@@ -3,7 +3,9 @@ use jiff::Timestamp;
 
 use super::{Arg, Row, Sql, stored_statement};
 use crate::credentials::CredentialRow;
-use crate::{Credential, EvidenceOf, StatementPage, StatementQuery, StoreError, StoredFact};
+use crate::{
+    Credential, EvidenceOf, StatementPage, StatementQuery, StoreError, StoredCompletion, StoredFact,
+};
 
 fn empty() -> StatementPage {
     StatementPage {
@@ -202,6 +204,39 @@ pub(crate) fn facts(conn: &mut impl Sql) -> Result<Vec<StoredFact>, StoreError> 
         })
     })
     .collect()
+}
+
+/// Stored completions of one person (everyone when `None`), oldest first.
+pub(crate) fn completions(
+    conn: &mut impl Sql,
+    person: Option<&str>,
+) -> Result<Vec<StoredCompletion>, StoreError> {
+    const COLUMNS: &str = "id, person, body, derived_at, invalidated_at";
+    let rows = match person {
+        Some(p) => conn.rows(
+            &format!("SELECT {COLUMNS} FROM compliance_completions WHERE person = $1 ORDER BY id"),
+            &[Arg::Text(p)],
+        )?,
+        None => conn.rows(
+            &format!("SELECT {COLUMNS} FROM compliance_completions ORDER BY id"),
+            &[],
+        )?,
+    };
+    let time = |text: String| {
+        text.parse::<Timestamp>()
+            .map_err(|_| StoreError::Corrupt("a completion's time is unreadable".into()))
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(StoredCompletion {
+                id: row.int(0)?,
+                person: row.text(1)?,
+                body: row.text(2)?,
+                derived_at: time(row.text(3)?)?,
+                invalidated_at: row.opt_text(4)?.map(time).transpose()?,
+            })
+        })
+        .collect()
 }
 
 /// Statements about any of these agents or activities, voided ones included, with when they were

@@ -9,7 +9,7 @@ use super::ledger_rows::{
     CHECKPOINT_COLUMNS, ENTRY_COLUMNS, PAGE, checkpoint_from_row, entry_from_row,
 };
 use super::reads::{CREDENTIAL_COLUMNS, credential_row};
-use super::writer::{fact_hash, store_content};
+use super::writer::{completion_hash, fact_hash, store_content};
 use super::{Arg, Row, Sql, document_hash};
 use crate::StoreError;
 
@@ -174,6 +174,7 @@ impl Pass {
             Self::check_credentials,
             Self::check_stores,
             Self::check_facts,
+            Self::check_completions,
         ] {
             if let Err(problem) = check(self, conn)? {
                 return Ok(Err(problem));
@@ -327,6 +328,23 @@ impl Pass {
             "compliance_fact",
             "SELECT id, kind, body, reason FROM compliance_facts WHERE id > $1 ORDER BY id LIMIT $2",
             |row| Ok((row.int(0)?.to_string(), fact_hash(&row.text(1)?, &row.text(2)?, &row.text(3)?))),
+        )
+    }
+
+    fn check_completions(
+        &mut self,
+        conn: &mut impl Sql,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        self.check_kind(
+            conn,
+            "compliance_completion",
+            "SELECT id, body, invalidated_at FROM compliance_completions WHERE id > $1 ORDER BY id LIMIT $2",
+            |row| {
+                Ok((
+                    row.int(0)?.to_string(),
+                    completion_hash(&row.text(1)?, row.opt_text(2)?.as_deref()),
+                ))
+            },
         )
     }
 

@@ -73,6 +73,12 @@ pub(crate) enum Command {
         reason: String,
         reply: Reply<Vec<(i64, Timestamp)>>,
     },
+    SyncCompletions {
+        principal: String,
+        persons: Option<Vec<String>>,
+        derived: Vec<(String, String)>,
+        reply: Reply<(usize, usize)>,
+    },
     Checkpoint {
         reply: Reply<Option<Checkpoint>>,
     },
@@ -283,6 +289,7 @@ fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
         Command::WriteDocument { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::DeleteDocuments { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::RecordFacts { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::SyncCompletions { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::Checkpoint { reply } => Outcome::boxed(reply, Err(error)),
     }
 }
@@ -363,6 +370,15 @@ fn apply(conn: &mut impl Sql, cx: &mut Context<'_>, command: Command) -> Box<dyn
                 documents::delete(conn, cx, &principal, &scope, id.as_deref(), &preconditions)
             )
         }
+        Command::SyncCompletions {
+            principal,
+            persons,
+            derived,
+            reply,
+        } => finish!(
+            reply,
+            sync_completions(conn, cx, &principal, persons.as_deref(), &derived)
+        ),
         Command::RecordFacts {
             principal,
             facts,
@@ -546,6 +562,91 @@ fn record_fact(
         },
     )?;
     Ok((id, recorded))
+}
+
+/// The content hash the ledger keeps for a stored completion: its body and, once invalidated, when.
+pub(crate) fn completion_hash(body: &str, invalidated_at: Option<&str>) -> ledger::Hash {
+    ledger::framed_hash(&[body.as_bytes(), invalidated_at.unwrap_or("").as_bytes()])
+}
+
+fn sync_completions(
+    conn: &mut impl Sql,
+    cx: &mut Context<'_>,
+    principal: &str,
+    persons: Option<&[String]>,
+    derived: &[(String, String)],
+) -> Result<(usize, usize), StoreError> {
+    let now = Timestamp::from_microsecond(cx.stored_us)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .to_string();
+    let mut valid: HashMap<(String, String), i64> = HashMap::new();
+    let mut read = |rows: Vec<super::Row>| -> Result<(), StoreError> {
+        for row in rows {
+            valid.insert((row.text(1)?, row.text(2)?), row.int(0)?);
+        }
+        Ok(())
+    };
+    const VALID: &str =
+        "SELECT id, person, body FROM compliance_completions WHERE invalidated_at IS NULL";
+    match persons {
+        Some(persons) => {
+            for person in persons {
+                read(conn.rows(&format!("{VALID} AND person = $1"), &[Arg::Text(person)])?)?;
+            }
+        }
+        None => read(conn.rows(VALID, &[])?)?,
+    }
+    let wanted: HashSet<(String, String)> = derived.iter().cloned().collect();
+    let time = cx.time.clone();
+    let mut added = 0;
+    for (person, body) in derived {
+        if valid.contains_key(&(person.clone(), body.clone())) {
+            continue;
+        }
+        let row = conn
+            .row(
+                "INSERT INTO compliance_completions (person, body, derived_at) VALUES ($1, $2, $3) RETURNING id",
+                &[Arg::Text(person), Arg::Text(body), Arg::Text(&now)],
+            )?
+            .ok_or_else(|| StoreError::Corrupt("an insert returned no id".into()))?;
+        cx.ledger.append(
+            conn,
+            &time,
+            NewEntry {
+                principal: principal.to_string(),
+                action: "compliance.derive".into(),
+                kind: "compliance_completion".into(),
+                resource: row.int(0)?.to_string(),
+                content: completion_hash(body, None),
+                previous_content: None,
+            },
+        )?;
+        added += 1;
+    }
+    let mut gone: Vec<(&(String, String), &i64)> = valid
+        .iter()
+        .filter(|(key, _)| !wanted.contains(*key))
+        .collect();
+    gone.sort_by_key(|(_, id)| **id);
+    for ((_, body), id) in &gone {
+        conn.exec(
+            "UPDATE compliance_completions SET invalidated_at = $1 WHERE id = $2",
+            &[Arg::Text(&now), Arg::Int(**id)],
+        )?;
+        cx.ledger.append(
+            conn,
+            &time,
+            NewEntry {
+                principal: principal.to_string(),
+                action: "compliance.invalidate".into(),
+                kind: "compliance_completion".into(),
+                resource: id.to_string(),
+                content: completion_hash(body, Some(&now)),
+                previous_content: Some(completion_hash(body, None)),
+            },
+        )?;
+    }
+    Ok((added, gone.len()))
 }
 
 /// The content the ledger hashes for a store record.

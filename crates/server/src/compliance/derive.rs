@@ -1,0 +1,227 @@
+//! Stored completions (regulated.md 2.1: derived tables are stored and re-derivable). After
+//! statements or facts are written, a background task derives the completions of the people
+//! concerned and stores what changed (new completions; invalidated ones, e.g. when evidence is
+//! voided), each change ledgered. `attest compliance rederive` derives everything from scratch and
+//! diffs against what is stored.
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use store::{Accepted, Store, StoreError};
+use tokio::sync::Notify;
+
+use super::{Whose, build};
+use crate::Shared;
+use crate::error::ApiError;
+
+/// The ledger principal of derived completions.
+pub const PRINCIPAL: &str = "attest:compliance";
+
+/// What changed in one store since its completions were last derived.
+#[derive(Debug, Default)]
+struct Dirty {
+    everyone: bool,
+    /// IFI keys of the actors of new statements.
+    agents: HashSet<String>,
+}
+
+/// Whose completions a write may have changed.
+#[derive(Debug, Default)]
+pub struct Touched {
+    everyone: bool,
+    agents: HashSet<String>,
+}
+
+/// Collects what changed, per store, for the background task.
+#[derive(Default)]
+pub struct Deriver {
+    pending: Mutex<HashMap<String, Dirty>>,
+    wake: Notify,
+    started: std::sync::atomic::AtomicBool,
+}
+
+impl Deriver {
+    /// What storing these statements may change: their actors' completions (everyone's after a
+    /// void, whose target's actor is not at hand). Taken before the statements move into the
+    /// store; given to [`Deriver::stored`] once they are stored.
+    pub fn touched(statements: &[Accepted]) -> Touched {
+        let mut touched = Touched::default();
+        for a in statements {
+            if a.voiding {
+                touched.everyone = true;
+            } else if let Some(ifi) = a.statement.get("actor").and_then(xapi::agent::Ifi::of) {
+                touched.agents.insert(ifi.key());
+            }
+        }
+        touched
+    }
+
+    /// Statements were stored in `store`.
+    pub fn stored(&self, store: &str, touched: Touched) {
+        self.mark(store, touched.everyone, touched.agents);
+    }
+
+    /// Facts were recorded in `store`: anyone's completions may have changed.
+    pub fn facts_changed(&self, store: &str) {
+        self.mark(store, true, HashSet::new());
+    }
+
+    fn mark(&self, store: &str, everyone: bool, agents: HashSet<String>) {
+        if let Ok(mut pending) = self.pending.lock() {
+            let dirty = pending.entry(store.to_string()).or_default();
+            dirty.everyone |= everyone;
+            dirty.agents.extend(agents);
+        }
+        self.wake.notify_one();
+    }
+
+    fn take(&self) -> HashMap<String, Dirty> {
+        self.pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+}
+
+/// Runs the background task for as long as the server runs.
+pub fn spawn<S: Store>(state: Shared<S>) {
+    if state
+        .deriver
+        .started
+        .swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            state.deriver.wake.notified().await;
+            // Let a burst of writes gather into one derivation.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            for (name, dirty) in state.deriver.take() {
+                let store = match state.stores.get(&name).await {
+                    Ok(Some(store)) => store,
+                    Ok(None) => continue,
+                    Err(error) => {
+                        tracing::warn!(%error, store = name, "completions not derived");
+                        continue;
+                    }
+                };
+                let whom = (!dirty.everyone).then_some(dirty.agents);
+                if let Err(error) = derive(&store, whom).await {
+                    tracing::warn!(
+                        error = error.message,
+                        store = name,
+                        "completions not derived"
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// Derives the completions of the people these IFIs name (everyone's when `None`) as known now
+/// and stores what changed. Returns (added, invalidated).
+pub async fn derive<S: Store>(
+    store: &S,
+    agents: Option<HashSet<String>>,
+) -> Result<(usize, usize), ApiError> {
+    let diff = diff(store, agents).await?;
+    if diff.added.is_empty() && diff.invalidated.is_empty() {
+        return Ok((0, 0));
+    }
+    Ok(store
+        .sync_completions(PRINCIPAL.to_string(), diff.persons, diff.derived)
+        .await?)
+}
+
+/// How the stored completions differ from a derivation from scratch.
+pub struct Diff {
+    /// The people derived (`None`: everyone).
+    pub persons: Option<Vec<String>>,
+    /// Every completion derived: (person, JSON).
+    pub derived: Vec<(String, String)>,
+    /// Derived and not stored (as valid).
+    pub added: Vec<String>,
+    /// Stored as valid and no longer derived.
+    pub invalidated: Vec<String>,
+}
+
+/// Derives completions as known now and compares them with the valid stored ones.
+pub async fn diff<S: Store>(store: &S, agents: Option<HashSet<String>>) -> Result<Diff, ApiError> {
+    let now = Timestamp::now();
+    let (persons, engine) = match agents {
+        None => (None, build(store, Whose::Everyone).await?),
+        Some(agents) => {
+            let people = build(store, Whose::People(&[])).await?;
+            let persons: BTreeSet<String> = agents
+                .iter()
+                .filter_map(|ifi| people.person_of(ifi, now))
+                .map(str::to_string)
+                .collect();
+            if persons.is_empty() {
+                return Ok(Diff {
+                    persons: Some(Vec::new()),
+                    derived: Vec::new(),
+                    added: Vec::new(),
+                    invalidated: Vec::new(),
+                });
+            }
+            let persons: Vec<String> = persons.into_iter().collect();
+            let engine = build(store, Whose::People(&persons)).await?;
+            (Some(persons), engine)
+        }
+    };
+    let derived: Vec<(String, String)> = match &persons {
+        None => engine.completions(None, now),
+        Some(persons) => persons
+            .iter()
+            .flat_map(|p| engine.completions(Some(p), now))
+            .collect(),
+    }
+    .into_iter()
+    .map(|c| (c.person.clone(), c.to_json()))
+    .collect();
+    let stored = match &persons {
+        None => stored_valid(store, None).await?,
+        Some(persons) => {
+            let mut all = HashSet::new();
+            for p in persons {
+                all.extend(stored_valid(store, Some(p.clone())).await?);
+            }
+            all
+        }
+    };
+    let wanted: HashSet<&(String, String)> = derived.iter().collect();
+    let mut added: Vec<String> = derived
+        .iter()
+        .filter(|d| !stored.contains(*d))
+        .map(|(_, body)| body.clone())
+        .collect();
+    let mut invalidated: Vec<String> = stored
+        .iter()
+        .filter(|s| !wanted.contains(s))
+        .map(|(_, body)| body.clone())
+        .collect();
+    added.sort();
+    invalidated.sort();
+    Ok(Diff {
+        persons,
+        derived,
+        added,
+        invalidated,
+    })
+}
+
+async fn stored_valid<S: Store>(
+    store: &S,
+    person: Option<String>,
+) -> Result<HashSet<(String, String)>, StoreError> {
+    Ok(store
+        .completions(person)
+        .await?
+        .into_iter()
+        .filter(|c| c.invalidated_at.is_none())
+        .map(|c| (c.person, c.body))
+        .collect())
+}
