@@ -52,6 +52,7 @@ fn rederive_finds_what_was_not_derived_stores_it_and_verify_covers_it() {
                 "credential:qa".into(),
                 facts.iter().map(|f| (f["kind"].as_str().unwrap_or_default().to_string(), f.to_string())).collect(),
                 "initial load".into(),
+                None,
             )
             .await
             .expect("facts");

@@ -87,6 +87,8 @@ pub enum Reason {
     EffectivenessFailed,
     /// Not in the job function at T.
     NotInFunction,
+    /// No fact known at K names this person.
+    UnknownPerson,
 }
 
 impl Reason {
@@ -99,6 +101,7 @@ impl Reason {
             Reason::NoVersionInForce => "NO_VERSION_IN_FORCE",
             Reason::EffectivenessFailed => "EFFECTIVENESS_FAILED",
             Reason::NotInFunction => "NOT_IN_FUNCTION",
+            Reason::UnknownPerson => "UNKNOWN_PERSON",
         }
     }
 }
@@ -193,10 +196,12 @@ pub struct RequirementStatus {
 }
 
 /// Everything that applies to a person at T: their functions' requirements, their own, and those
-/// of quality events naming them. `status` is the worst of the blocking requirements' answers.
+/// of quality events naming them. `status` is the worst of the blocking requirements' answers
+/// (NOT_QUALIFIED with UNKNOWN_PERSON for a person no fact names).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonStatus {
     pub status: Status,
+    pub reason: Option<Reason>,
     pub functions: Vec<String>,
     pub requirements: Vec<RequirementStatus>,
 }
@@ -380,18 +385,62 @@ impl Engine {
             .collect()
     }
 
-    /// The newest requirement on `procedure` that applies at `t` as known at `k`: what decides
-    /// grace and recurrence when a procedure is asked about directly.
-    pub fn requirement_on(
+    /// Is `person` qualified for `procedure` at `t` as known at `k`, under the requirement that
+    /// asks it of them (a function's or their own before a quality event's; grace, recurrence
+    /// and effectiveness come from it)? Without one, under no grace and no expiry. Also returns
+    /// the requirement's id.
+    pub fn procedure_answer(
         &self,
+        person: &str,
         procedure: &str,
         t: Timestamp,
         k: Timestamp,
-    ) -> Option<&Requirement> {
-        self.requirements
+    ) -> (Qualification, Option<String>) {
+        let ifis = self.ifis_of(person, k);
+        let functions = self.functions_of(person, t, k);
+        let mut applying: Vec<&Requirement> = functions
             .iter()
-            .rev()
-            .find(|r| r.procedure == procedure && r.recorded.contains(k) && r.valid.contains(t))
+            .flat_map(|f| self.by_function.get(*f).into_iter().flatten())
+            .chain(self.by_person.get(person).into_iter().flatten())
+            .map(|&i| &self.requirements[i])
+            .filter(|r| r.procedure == procedure && self.applies(r, person, t, k))
+            .collect();
+        applying.sort_by_key(|r| matches!(r.scope, Scope::QualityEvent { .. }));
+        match applying.first() {
+            Some(r) => (
+                self.requirement_answer(&ifis, r, t, k).owned(),
+                Some(r.id.clone()),
+            ),
+            None => (
+                self.status_for(
+                    &ifis,
+                    procedure,
+                    GracePolicy::TrainBeforeEffective,
+                    Recurrence::None,
+                    None,
+                    t,
+                    k,
+                )
+                .owned(),
+                None,
+            ),
+        }
+    }
+
+    /// Whether any fact known at `k` names `person`.
+    pub fn knows(&self, person: &str, k: Timestamp) -> bool {
+        self.person_ifis
+            .get(person)
+            .is_some_and(|ids| ids.iter().any(|id| id.recorded.contains(k)))
+            || self
+                .memberships
+                .get(person)
+                .is_some_and(|ms| ms.iter().any(|m| m.recorded.contains(k)))
+            || self.person(person, k).is_some()
+            || self.by_person.get(person).is_some_and(|rs| {
+                rs.iter()
+                    .any(|&i| self.requirements[i].recorded.contains(k))
+            })
     }
 
     /// Everyone the facts known at `k` name, sorted.
@@ -592,7 +641,8 @@ impl Engine {
                     reason: None,
                     version,
                     achievement: Some(achievement),
-                    expires_at: ends,
+                    // Whichever runs out first: the grace period or the old completion.
+                    expires_at: [ends, expires].into_iter().flatten().min(),
                     effectiveness: None,
                 };
             }
@@ -677,7 +727,10 @@ impl Engine {
         }
         let ifis = self.ifis_of(person, k);
         let mut overall = Status::Qualified;
-        for r in self.function_requirements(person, function, t, k) {
+        for r in self
+            .function_requirements(person, function, t, k)
+            .filter(|r| r.blocking)
+        {
             overall = overall.and(self.requirement_answer(&ifis, r, t, k).status);
             if overall == Status::NotQualified {
                 break;
@@ -717,9 +770,12 @@ impl Engine {
                 )
             })
             .collect();
-        let status = answers
+        // Only blocking requirements decide the overall status (non-blocking ones are listed).
+        let status = requirements
             .iter()
-            .fold(Status::Qualified, |s, (_, q)| s.and(q.status));
+            .zip(&answers)
+            .filter(|(r, _)| r.blocking)
+            .fold(Status::Qualified, |s, (_, (_, q))| s.and(q.status));
         let (status, reason) = if member {
             (status, None)
         } else {
@@ -763,8 +819,10 @@ impl Engine {
             .iter()
             .filter(|r| r.blocking)
             .fold(Status::Qualified, |s, r| s.and(r.qualification.status));
+        let known = self.knows(person, k);
         PersonStatus {
-            status,
+            status: if known { status } else { Status::NotQualified },
+            reason: (!known).then_some(Reason::UnknownPerson),
             functions: functions.into_iter().map(str::to_string).collect(),
             requirements,
         }

@@ -270,8 +270,15 @@ impl Fact {
             }
             Fact::PersonIdentifier { person, .. } => vec![person],
             Fact::Membership {
-                person, function, ..
-            } => vec![person, function],
+                person,
+                function,
+                site,
+                ..
+            } => {
+                let mut ids = vec![person.as_str(), function.as_str()];
+                ids.extend(site.as_deref());
+                ids
+            }
             Fact::ProcedureVersion {
                 procedure, version, ..
             } => vec![procedure, version],
@@ -280,10 +287,20 @@ impl Fact {
                 id,
                 procedure,
                 persons,
+                function,
+                site,
+                person,
+                quality_event,
                 ..
             } => {
                 let mut ids = vec![id.as_str(), procedure.as_str()];
                 ids.extend(persons.iter().map(String::as_str));
+                ids.extend(
+                    [function, site, person, quality_event]
+                        .into_iter()
+                        .flatten()
+                        .map(String::as_str),
+                );
                 ids
             }
         };

@@ -84,6 +84,9 @@ impl From<StoreError> for ApiError {
             StoreError::DuplicateKey(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
             }
+            StoreError::FactsChanged => {
+                Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
+            }
             StoreError::Closed => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

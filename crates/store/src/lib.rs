@@ -192,12 +192,15 @@ pub trait Store: Send + Sync + Clone + 'static {
     // ---- training compliance ----
 
     /// Records compliance facts (each a `kind` and a JSON body) with the reason for them, all in
-    /// one transaction or none; returns each one's id and recording time.
+    /// one transaction or none; returns each one's id and recording time. `after` is the id of
+    /// the newest fact the caller checked these against (`None`: there were none): if a newer one
+    /// was recorded meanwhile, nothing is recorded and the answer is [`StoreError::Conflict`].
     fn record_facts(
         &self,
         principal: String,
         facts: Vec<(String, String)>,
         reason: String,
+        after: Option<i64>,
     ) -> impl Future<Output = Result<Vec<(i64, Timestamp)>, StoreError>> + Send;
 
     /// Every compliance fact in recording order: (id, kind, body, reason, principal, recorded at).

@@ -124,6 +124,10 @@ fn s2_a_full_revision_assigns_everyone_in_the_function_due_after_the_grace_days(
         revision("bob", "2026-05-16").status,
         AssignmentStatus::Overdue
     );
+    // Bob joined before v7 took effect: its training was due by v7's effective date + grace.
+    let joined = &e.assignments("bob", at("2026-05-16"), at("2030-01-01"))[0];
+    assert_eq!(joined.assigned_at, ts("2026-01-01T00:00:00Z"));
+    assert_eq!(joined.due_at, ts("2026-01-15T00:00:00Z"));
     // The v7 assignment of joining the function was completed, and stays so.
     assert_eq!(
         statuses(&e, "bob", "2026-05-16")[0],
@@ -398,6 +402,47 @@ fn s10_a_job_change_cancels_open_assignments_and_assigns_the_new_function() {
     assert_eq!(gaps.len(), 1);
     assert_eq!(gaps[0].requirement.requirement, "FILL");
     assert_eq!(gaps[0].sites, vec!["A"]);
+}
+
+#[test]
+fn an_unknown_person_is_not_qualified_and_non_blocking_gaps_do_not_decide() {
+    let e = plant(
+        vec![
+            json!({"kind": "procedure_version", "procedure": "NEWS", "version": "1",
+                   "activity_iri": "https://lms.example/news", "effective_from": "2020-01-01T00:00:00Z",
+                   "impact": "FULL", "rule": "read"}),
+            json!({"kind": "requirement", "id": "NEWSLETTER", "function": "packaging", "procedure": "NEWS",
+                   "blocking": false, "valid_from": "2020-01-01T00:00:00Z"}),
+        ],
+        vec![completed("ann7", "ann", "7", "2026-01-10")],
+    );
+    let k = at("2030-01-01");
+    let nobody = e.person_status("nobody", at("2026-02-01"), k);
+    assert_eq!(
+        (nobody.status, nobody.reason),
+        (Status::NotQualified, Some(Reason::UnknownPerson))
+    );
+    let ann = e.person_status("ann", at("2026-02-01"), k);
+    assert_eq!(
+        ann.status,
+        Status::Qualified,
+        "the newsletter does not block"
+    );
+    assert_eq!(
+        e.function_status("ann", "packaging", at("2026-02-01"), k)
+            .status,
+        Status::Qualified
+    );
+    assert_eq!(
+        e.function_summary("ann", "packaging", at("2026-02-01"), k),
+        Status::Qualified
+    );
+    assert!(
+        ann.requirements.iter().any(
+            |r| r.requirement == "NEWSLETTER" && r.qualification.status == Status::NotQualified
+        ),
+        "but it is listed"
+    );
 }
 
 #[test]

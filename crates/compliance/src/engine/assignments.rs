@@ -219,11 +219,25 @@ impl Engine {
             Scope::Person(_) => (AssignmentReason::Manual, None),
             Scope::QualityEvent { .. } => (AssignmentReason::QualityEvent, Some(period.from)),
         };
+        // A version not yet in force when the requirement starts to apply is assigned like a
+        // revision: on approval, due by its effective date (plus grace).
+        let first_version = known[starts[first]];
+        let (assigned, due) = if first_version.effective_from <= period.from {
+            (period.from, add(period.from, r.due))
+        } else {
+            let effective = first_version.effective_from;
+            let assigned = first_version
+                .approved_at
+                .unwrap_or(effective)
+                .min(effective)
+                .max(period.from);
+            (assigned, revision_due(r.grace, effective).max(assigned))
+        };
         let mut queue = vec![Pending {
             group: first,
             reason,
-            assigned: period.from,
-            due: add(period.from, r.due),
+            assigned,
+            due,
             since,
         }];
         for (g, &i) in starts.iter().enumerate().skip(first + 1) {
@@ -239,10 +253,7 @@ impl Engine {
                         .unwrap_or(effective)
                         .min(effective)
                         .max(period.from),
-                    due: match r.grace {
-                        GracePolicy::GraceDays(days) => add(effective, days_of(days)),
-                        GracePolicy::TrainBeforeEffective => effective,
-                    },
+                    due: revision_due(r.grace, effective),
                     since: None,
                 });
             }
@@ -366,6 +377,14 @@ fn intersect(a: Interval, b: Interval) -> Option<Interval> {
     };
     to.is_none_or(|to| from < to)
         .then_some(Interval { from, to })
+}
+
+/// When training on a new version is due: by its effective date, or after the grace days.
+fn revision_due(grace: GracePolicy, effective: Timestamp) -> Timestamp {
+    match grace {
+        GracePolicy::GraceDays(days) => add(effective, days_of(days)),
+        GracePolicy::TrainBeforeEffective => effective,
+    }
 }
 
 fn days_of(days: i64) -> SignedDuration {

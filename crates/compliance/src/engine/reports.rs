@@ -105,20 +105,6 @@ impl Engine {
     ) -> Vec<Expiry> {
         let mut found = Vec::new();
         for (person, sites) in self.covered(filter, t, k) {
-            let recurring = self
-                .functions_of(person, t, k)
-                .iter()
-                .flat_map(|f| self.by_function.get(*f).into_iter().flatten())
-                .chain(self.by_person.get(person).into_iter().flatten())
-                .any(|&i| {
-                    !matches!(
-                        self.requirements[i].recurrence,
-                        crate::model::Recurrence::None
-                    )
-                });
-            if !recurring {
-                continue;
-            }
             for requirement in self.person_status(person, t, k).requirements {
                 if let Some(expires_at) = requirement.qualification.expires_at
                     && requirement.qualification.status != Status::NotQualified

@@ -85,6 +85,8 @@ const REQUIREMENTS: &[Column] = &[
 
 /// One data row's facts.
 pub struct Row {
+    /// The row's line in the file (the header is line 1).
+    pub line: u64,
     pub facts: Vec<(Fact, Value)>,
 }
 
@@ -167,7 +169,7 @@ pub fn parse(kind: &str, body: &[u8]) -> Result<Vec<Row>, Refused> {
         };
         let line = record.position().map_or(0, |p| p.line());
         match row_facts(kind, &positions, &record) {
-            Ok(facts) => rows.push(Row { facts }),
+            Ok(facts) => rows.push(Row { line, facts }),
             Err(message) => errors.push((line, message)),
         }
     }
@@ -290,7 +292,10 @@ fn people_facts(cells: &mut Map<String, Value>) -> Result<Vec<Value>, String> {
             "valid_from": take(cells, "valid_from").ok_or("valid_from: required with a function")?,
             "valid_to": take(cells, "valid_to"),
         })),
-        None if cells.contains_key("site") || cells.contains_key("valid_from") => {
+        None if ["site", "valid_from", "valid_to"]
+            .iter()
+            .any(|k| cells.contains_key(*k)) =>
+        {
             return Err(
                 "site, valid_from and valid_to describe a membership: give function".into(),
             );

@@ -40,9 +40,11 @@ pub fn routes<S: Store>() -> Router<Shared<S>> {
 async fn post_facts<S: Store>(
     State(state): State<Shared<S>>,
     auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     auth.require(&[Scope::All], "record compliance facts")?;
+    Params::parse(query.as_deref(), &[])?;
     let body: Value = xapi::json::parse_strict(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     let reason = body
@@ -151,29 +153,64 @@ impl From<store::StoreError> for Refusal {
     }
 }
 
+/// How many times a batch is checked again when facts were recorded while it was checked.
+const RECORD_ATTEMPTS: usize = 5;
+
 /// Records the facts that change something, all in one transaction, and skips those equal to
-/// the current fact with the same key (so a feed can be sent again: idempotent).
+/// the current fact with the same key (so a feed can be sent again: idempotent). The checks run
+/// against the facts as they stand when the transaction commits: if another request recorded
+/// facts meanwhile, they run again.
 async fn record<S: Store>(
     state: &Shared<S>,
     auth: &Authenticated<S>,
     facts: Vec<(Fact, Value)>,
     reason: &str,
 ) -> Result<Recorded, Refusal> {
+    for _ in 0..RECORD_ATTEMPTS {
+        match record_once(auth, &facts, reason).await {
+            Err(Refusal::Store(e)) if e.code == "facts_changed" => continue,
+            Ok(outcome) => {
+                if !outcome.recorded.is_empty() {
+                    state.deriver.facts_changed(&auth.credential.store);
+                }
+                return Ok(outcome);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Err(Refusal::Store(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "other requests kept recording facts; try again",
+    )))
+}
+
+/// Where a given fact went: already the current fact, or the n-th of those written.
+enum Placed {
+    Known(i64, Timestamp),
+    Written(usize),
+}
+
+async fn record_once<S: Store>(
+    auth: &Authenticated<S>,
+    facts: &[(Fact, Value)],
+    reason: &str,
+) -> Result<Recorded, Refusal> {
     let known = load_facts(&auth.store).await?;
-    // key → (id and recording time, or none while only in this batch; the fact).
-    #[allow(clippy::type_complexity)]
-    let mut current: HashMap<String, (Option<(i64, Timestamp)>, Fact)> = HashMap::new();
+    let newest = known.last().map(|(id, _, _)| *id);
+    // key → where the current fact with that key is, and the fact.
+    let mut current: HashMap<String, (Placed, &Fact)> = HashMap::new();
     let mut named: HashMap<String, String> = HashMap::new();
-    for (id, fact, at) in known {
-        if let Fact::PersonIdentifier { person, agent } = &fact {
+    for (id, fact, at) in &known {
+        if let Fact::PersonIdentifier { person, agent } = fact {
             named.insert(ifi_key(agent), person.clone());
         }
-        current.insert(fact.key(), (Some((id, at)), fact));
+        current.insert(fact.key(), (Placed::Known(*id, *at), fact));
     }
     let mut to_write = Vec::new();
-    let mut each = Vec::with_capacity(facts.len());
-    for (i, (fact, json)) in facts.into_iter().enumerate() {
-        if let Fact::PersonIdentifier { person, agent } = &fact {
+    let mut placed = Vec::with_capacity(facts.len());
+    for (i, (fact, json)) in facts.iter().enumerate() {
+        if let Fact::PersonIdentifier { person, agent } = fact {
             // One identifier names one person forever (regulated.md 4.6).
             let key = ifi_key(agent);
             match named.get(&key) {
@@ -191,12 +228,17 @@ async fn record<S: Store>(
             }
         }
         match current.get(&fact.key()) {
-            // Given twice in this batch: recorded once.
-            Some((None, same)) if *same == fact => {}
-            Some((Some((id, at)), same)) if *same == fact => each.push(Some((*id, *at))),
+            Some((Placed::Known(id, at), same)) if *same == fact => {
+                placed.push((Placed::Known(*id, *at), true));
+            }
+            // Given twice in this batch: recorded once, and the repeat answered with it.
+            Some((Placed::Written(n), same)) if *same == fact => {
+                placed.push((Placed::Written(*n), true));
+            }
             _ => {
-                each.push(None);
-                current.insert(fact.key(), (None, fact.clone()));
+                let n = to_write.len();
+                placed.push((Placed::Written(n), false));
+                current.insert(fact.key(), (Placed::Written(n), fact));
                 let kind = json
                     .get("kind")
                     .and_then(Value::as_str)
@@ -209,25 +251,39 @@ async fn record<S: Store>(
     let written = if to_write.is_empty() {
         Vec::new()
     } else {
-        auth.store
-            .record_facts(auth.credential.principal(), to_write, reason.to_string())
-            .await?
+        match auth
+            .store
+            .record_facts(
+                auth.credential.principal(),
+                to_write,
+                reason.to_string(),
+                newest,
+            )
+            .await
+        {
+            Err(store::StoreError::FactsChanged) => {
+                return Err(Refusal::Store(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "facts_changed",
+                    "facts were recorded meanwhile",
+                )));
+            }
+            other => other?,
+        }
     };
-    if !written.is_empty() {
-        state.deriver.facts_changed(&auth.credential.store);
-    }
-    let mut written = written.into_iter();
     let mut recorded = Vec::new();
-    let each = each
+    let each = placed
         .into_iter()
-        .map(|known| match known {
-            Some((id, at)) => Ok((id, at, true)),
-            None => {
-                let (id, at) = written.next().ok_or_else(|| {
+        .map(|(place, unchanged)| match place {
+            Placed::Known(id, at) => Ok((id, at, true)),
+            Placed::Written(n) => {
+                let (id, at) = *written.get(n).ok_or_else(|| {
                     ApiError::internal("the store recorded fewer facts than given")
                 })?;
-                recorded.push(id);
-                Ok((id, at, false))
+                if !unchanged {
+                    recorded.push(id);
+                }
+                Ok((id, at, unchanged))
             }
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -293,10 +349,14 @@ async fn import<S: Store>(
                 .into_response());
         }
     };
+    let lines: Vec<u64> = rows
+        .iter()
+        .flat_map(|row| row.facts.iter().map(|_| row.line))
+        .collect();
     let facts: Vec<(Fact, Value)> = rows.into_iter().flat_map(|row| row.facts).collect();
-    let outcome = record(&state, &auth, facts, reason)
-        .await
-        .map_err(|e| e.into_api(|i| format!("fact {i} of the file")))?;
+    let outcome = record(&state, &auth, facts, reason).await.map_err(|e| {
+        e.into_api(|i| format!("line {}", lines.get(i).copied().unwrap_or_default()))
+    })?;
     let status = if outcome.recorded.is_empty() {
         StatusCode::OK
     } else {
@@ -305,8 +365,12 @@ async fn import<S: Store>(
     Ok((status, Json(outcome.json())).into_response())
 }
 
-async fn list_facts<S: Store>(auth: Authenticated<S>) -> Result<Json<Value>, ApiError> {
+async fn list_facts<S: Store>(
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     auth.require(&[Scope::AllRead], "read compliance facts")?;
+    Params::parse(query.as_deref(), &[])?;
     let facts = auth.store.facts().await?;
     let list: Vec<Value> = facts
         .iter()
@@ -456,10 +520,10 @@ async fn status<S: Store>(
     let answer_at = |k: Timestamp| -> Result<Value, ApiError> {
         Ok(match (params.get("procedure"), params.get("function")) {
             (Some(procedure), None) => {
-                let (grace, recurrence) = policies(&engine, procedure, i.at, k);
-                answers::qualification(
-                    &engine.procedure_status(person, procedure, grace, recurrence, i.at, k),
-                )
+                let (q, requirement) = engine.procedure_answer(person, procedure, i.at, k);
+                let mut answer = answers::qualification(&q);
+                answer["requirement"] = json!(requirement);
+                answer
             }
             (None, Some(function)) => {
                 let status = engine.function_status(person, function, i.at, k);
@@ -477,6 +541,7 @@ async fn status<S: Store>(
                 let status = engine.person_status(person, i.at, k);
                 json!({
                     "status": status.status.name(),
+                    "reason": status.reason.map(|r| r.name()),
                     "functions": status.functions,
                     "requirements": status.requirements.iter().map(answers::requirement).collect::<Vec<_>>(),
                 })
@@ -496,30 +561,13 @@ async fn status<S: Store>(
         answer["asKnownNow"] = json!({
             "status": now["status"],
             "reason": now.get("reason").cloned().unwrap_or(Value::Null),
-            "differs": now["status"] != answer["status"],
+            "differs": now["status"] != answer["status"] || now.get("reason") != answer.get("reason"),
         });
     }
     answer["person"] = json!(person);
     answer["name"] = answers::person_name(&engine, person, i.known);
     stamp(&mut answer, &i);
     Ok(Json(answer))
-}
-
-/// A procedure asked about directly: the requirement that names it (applying at T as known at
-/// K) decides grace and recurrence; without one, no grace and no expiry.
-fn policies(
-    engine: &Engine,
-    procedure: &str,
-    at: Timestamp,
-    known: Timestamp,
-) -> (compliance::GracePolicy, compliance::Recurrence) {
-    engine
-        .requirement_on(procedure, at, known)
-        .map(|r| (r.grace, r.recurrence))
-        .unwrap_or((
-            compliance::GracePolicy::TrainBeforeEffective,
-            compliance::Recurrence::None,
-        ))
 }
 
 /// `GET /assignments?person=P[&at=T][&asKnownAt=K]`.

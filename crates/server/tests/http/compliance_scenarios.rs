@@ -163,6 +163,8 @@ async fn s2_revision_assigns_the_function_and_supersedes_after_grace() {
     )
     .await;
     assert_eq!(in_grace["status"], "QUALIFIED_IN_GRACE", "{in_grace}");
+    assert_eq!(in_grace["requirement"], "PACK-SOP-123", "its grace decides");
+    assert_eq!(in_grace["expiresAt"], "2026-05-15T00:00:00Z");
     let after = get(
         &server,
         &format!(
@@ -664,6 +666,67 @@ gus,Gus,packaging,2026-01-01T00:00:00Z,gus-at-plant
             .is_some_and(|m| m.contains("facts[1]"))
     );
     assert_eq!(fact_count(&server).await, before);
+    // The same through a CSV names the line.
+    let (status, body) = import(
+        &server,
+        "people",
+        "person,name,account_home_page,account_name\nhal,Hal,https://hr.example,H1\nivy,Ivy,https://hr.example,E1\n",
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("line 3")),
+        "{body}"
+    );
+    // A fact given twice in a batch is recorded once; the answer has one entry per fact given.
+    let site = json!({"kind": "site", "id": "C", "name": "Plant C"});
+    let (status, body) = facts(&server, json!([site, site])).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["recorded"].as_u64(), body["unchanged"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(body["facts"][0]["id"], body["facts"][1]["id"]);
+    assert_eq!(fact_count(&server).await, before + 1);
+    let strict = server
+        .request(Method::GET, "/api/compliance/facts?limit=5")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(strict.status(), 400, "unknown parameters are refused");
+}
+
+#[tokio::test]
+async fn concurrent_feeds_cannot_give_one_identifier_to_two_people() {
+    let server = TestServer::start().await;
+    for round in 0..5 {
+        let requests = ["p", "q"].map(|person| {
+            let request = server
+                .request(Method::POST, "/api/compliance/facts")
+                .json(&json!({"reason": "race", "fact": {"kind": "person_identifier", "person": format!("{person}{round}"),
+                    "agent": {"account": {"homePage": "https://hr.example", "name": format!("R{round}")}}}}));
+            tokio::spawn(async move { request.send().await.expect("send").status().as_u16() })
+        });
+        let mut codes = Vec::new();
+        for r in requests {
+            codes.push(r.await.expect("task"));
+        }
+        codes.sort();
+        assert_eq!(codes, vec![201, 409], "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_person_is_not_qualified() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let q = get(&server, "/api/compliance/status?person=nobody").await;
+    assert_eq!(
+        (q["status"].as_str(), q["reason"].as_str()),
+        (Some("NOT_QUALIFIED"), Some("UNKNOWN_PERSON"))
+    );
 }
 
 #[tokio::test]

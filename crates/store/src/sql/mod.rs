@@ -470,11 +470,13 @@ impl<B: Backend> Store for SqlStore<B> {
         principal: String,
         facts: Vec<(String, String)>,
         reason: String,
+        after: Option<i64>,
     ) -> Result<Vec<(i64, Timestamp)>, StoreError> {
         self.write(|reply| Command::RecordFacts {
             principal,
             facts,
             reason,
+            after,
             reply,
         })
         .await

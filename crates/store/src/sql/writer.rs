@@ -71,6 +71,7 @@ pub(crate) enum Command {
         /// (kind, JSON body) of each fact, recorded together or not at all.
         facts: Vec<(String, String)>,
         reason: String,
+        after: Option<i64>,
         reply: Reply<Vec<(i64, Timestamp)>>,
     },
     SyncCompletions {
@@ -383,13 +384,11 @@ fn apply(conn: &mut impl Sql, cx: &mut Context<'_>, command: Command) -> Box<dyn
             principal,
             facts,
             reason,
+            after,
             reply,
         } => finish!(
             reply,
-            facts
-                .iter()
-                .map(|(kind, body)| record_fact(conn, cx, &principal, kind, body, &reason))
-                .collect::<Result<Vec<_>, _>>()
+            record_facts(conn, cx, &principal, &facts, &reason, after)
         ),
         Command::Checkpoint { reply } => finish!(reply, checkpoint(conn, cx)),
     }
@@ -529,6 +528,28 @@ fn change_credential(
 /// The content hash the ledger keeps for a compliance fact: its kind, body and reason.
 pub(crate) fn fact_hash(kind: &str, body: &str, reason: &str) -> ledger::Hash {
     ledger::framed_hash(&[kind.as_bytes(), body.as_bytes(), reason.as_bytes()])
+}
+
+fn record_facts(
+    conn: &mut impl Sql,
+    cx: &mut Context<'_>,
+    principal: &str,
+    facts: &[(String, String)],
+    reason: &str,
+    after: Option<i64>,
+) -> Result<Vec<(i64, Timestamp)>, StoreError> {
+    let newest = conn
+        .row("SELECT max(id) FROM compliance_facts", &[])?
+        .map(|row| row.opt_int(0))
+        .transpose()?
+        .flatten();
+    if newest != after {
+        return Err(StoreError::FactsChanged);
+    }
+    facts
+        .iter()
+        .map(|(kind, body)| record_fact(conn, cx, principal, kind, body, reason))
+        .collect()
 }
 
 fn record_fact(
