@@ -49,8 +49,12 @@ impl DataArgs {
 
 /// `attest compliance rederive`: derives every completion again and diffs.
 async fn rederive<S: Store>(store: &S, apply: bool) -> anyhow::Result<()> {
-    use server::compliance::derive;
-    let diff = derive::diff(store, None)
+    use server::compliance::{build_from_scratch, derive};
+    let engine = build_from_scratch(store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let engine = std::sync::Arc::new(std::sync::RwLock::new(engine));
+    let diff = derive::diff(store, engine, None)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     for body in &diff.added {

@@ -127,3 +127,144 @@ fn rederive_finds_what_was_not_derived_stores_it_and_verify_covers_it() {
         "{out}{err}"
     );
 }
+
+/// `attest serve` on a random port with a bootstrap credential; returns the process and base URL.
+fn serve(dir: &Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir)
+        .envs([
+            ("ATTEST_BOOTSTRAP_KEY", "qa"),
+            ("ATTEST_BOOTSTRAP_SECRET", "pw"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn attest");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines.next().expect("attest exited").expect("read");
+        if let Some(rest) = line.split("xAPI base URL ").nth(1) {
+            break rest.split("/xapi").next().expect("url").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+/// The server keeps its compliance engine in memory and brings it up to date write by write; the
+/// completions it stores that way must be exactly those a derivation from scratch gives.
+#[test]
+fn completions_stored_by_the_server_agree_with_a_derivation_from_scratch() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut child, base) = serve(dir.path());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let post = |path: &str, body: serde_json::Value| {
+            client
+                .post(format!("{base}{path}"))
+                .basic_auth("qa", Some("pw"))
+                .header("X-Experience-API-Version", "2.0.0")
+                .json(&body)
+                .send()
+        };
+        let statement = |who: &str, verb: &str, iri: &str, day: u32| {
+            json!({
+                "actor": {"account": {"homePage": "https://hr.example", "name": who}},
+                "verb": {"id": format!("http://adlnet.gov/expapi/verbs/{verb}")},
+                "object": {"id": iri},
+                "result": {"score": {"scaled": 0.85}},
+                "timestamp": format!("2026-02-{day:02}T09:00:00Z")
+            })
+        };
+        let v = |n: u32| format!("https://qms.example/doc/SOP-9/v{n}");
+        // Statements before the facts that make them evidence, facts in between, a void, a rule
+        // correction: every path of the cache (build, new facts, new statements, voids).
+        let ids: Vec<String> = post(
+            "/xapi/statements",
+            json!([statement("E1", "completed", &v(1), 1), statement("E2", "passed", &v(1), 2)]),
+        )
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("ids");
+        let facts = json!({"reason": "load", "facts": [
+            {"kind": "person_identifier", "person": "ann", "agent": {"account": {"homePage": "https://hr.example", "name": "E1"}}},
+            {"kind": "rule", "id": "r", "version": 1, "move_on": "COMPLETED_OR_PASSED", "mastery": 0.8, "effective_from": "2020-01-01T00:00:00Z"},
+            {"kind": "procedure_version", "procedure": "SOP-9", "version": "1", "activity_iri": v(1), "effective_from": "2026-01-01T00:00:00Z", "impact": "FULL", "rule": "r"}
+        ]});
+        assert_eq!(post("/api/compliance/facts", facts).await.expect("send").status(), 201);
+        post("/xapi/statements", json!([statement("E1", "passed", &v(1), 3), statement("E2", "completed", &v(2), 4)]))
+            .await
+            .expect("send");
+        // Let the server derive Ann's two completions before the corrections.
+        for _ in 0..100 {
+            let list: serde_json::Value = client
+                .get(format!("{base}/api/compliance/completions?person=ann"))
+                .basic_auth("qa", Some("pw"))
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            if list["completions"].as_array().map_or(0, Vec::len) == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let later = json!({"reason": "load", "facts": [
+            {"kind": "person_identifier", "person": "bob", "agent": {"account": {"homePage": "https://hr.example", "name": "E2"}}},
+            {"kind": "procedure_version", "procedure": "SOP-9", "version": "2", "activity_iri": v(2), "effective_from": "2026-03-01T00:00:00Z", "impact": "FULL", "rule": "r"},
+            {"kind": "rule", "id": "r", "version": 1, "move_on": "COMPLETED_OR_PASSED", "mastery": 0.9, "effective_from": "2020-01-01T00:00:00Z"}
+        ]});
+        assert_eq!(post("/api/compliance/facts", later).await.expect("send").status(), 201);
+        post(
+            "/xapi/statements",
+            json!({"actor": {"mbox": "mailto:qa@plant.example"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+                   "object": {"objectType": "StatementRef", "id": ids[0]}}),
+        )
+        .await
+        .expect("send");
+        // Wait until the background derivation has caught up with the last write.
+        let mut stable = 0;
+        let mut last = String::new();
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let now = client
+                .get(format!("{base}/api/compliance/completions"))
+                .basic_auth("qa", Some("pw"))
+                .send()
+                .await
+                .expect("send")
+                .text()
+                .await
+                .expect("body");
+            stable = if now == last { stable + 1 } else { 0 };
+            last = now;
+            if stable >= 5 {
+                break;
+            }
+        }
+        // Ann's two completions (the voided one, the pass judged again under the corrected
+        // mastery 0.9) were stored and invalidated; Bob's v2 completion stands.
+        let list: serde_json::Value = serde_json::from_str(&last).expect("json");
+        let invalidated = list["completions"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|c| !c["invalidatedAt"].is_null())
+            .count();
+        assert_eq!(invalidated, 2, "{last}");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let (ok, out, err) = run(dir.path(), &["compliance", "rederive"]);
+    assert!(ok, "the cached engine and a fresh one disagree: {out}{err}");
+    assert!(err.contains("1 completions derived"), "{err}");
+    let (ok, out, err) = run(dir.path(), &["verify"]);
+    assert!(ok, "{out}{err}");
+}

@@ -263,6 +263,52 @@ impl Achievement<'_> {
 }
 
 impl Engine {
+    /// The same evidence under new master data (facts were recorded): the evidence index is
+    /// kept, not rebuilt.
+    pub fn with_master(mut self, master: MasterData) -> Engine {
+        let evidence = std::mem::take(&mut self.evidence);
+        let mut engine = Engine::new(master, Vec::new());
+        engine.evidence = evidence;
+        engine
+    }
+
+    /// Adds one piece of evidence (a statement stored since the engine was built).
+    pub fn add_evidence(&mut self, e: Evidence) {
+        let list = self
+            .evidence
+            .entry(e.ifi.clone())
+            .or_default()
+            .entry(e.activity_iri.clone())
+            .or_default();
+        let at = list.partition_point(|x| (x.timestamp, x.stored) <= (e.timestamp, e.stored));
+        list.insert(at, e);
+    }
+
+    /// Records that the statement `target` (whose evidence is `voided`) was voided at `at`.
+    pub fn void(&mut self, voided: &Evidence, at: Timestamp) {
+        if let Some(e) = self
+            .evidence
+            .get_mut(&voided.ifi)
+            .and_then(|by_iri| by_iri.get_mut(&voided.activity_iri))
+            .and_then(|list| {
+                list.iter_mut()
+                    .find(|e| e.statement_id == voided.statement_id)
+            })
+            && e.voided.is_none_or(|v| v > at)
+        {
+            e.voided = Some(at);
+        }
+    }
+
+    /// How many pieces of evidence the engine holds.
+    pub fn evidence_count(&self) -> usize {
+        self.evidence
+            .values()
+            .flat_map(|by_iri| by_iri.values())
+            .map(Vec::len)
+            .sum()
+    }
+
     pub fn new(master: MasterData, evidence: Vec<Evidence>) -> Engine {
         let mut engine = Engine {
             identifiers: HashMap::new(),

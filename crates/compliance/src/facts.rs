@@ -349,6 +349,12 @@ fn ifi_key(agent: &Value) -> String {
 
 /// Builds the engine from recorded facts (in recording order) and evidence.
 pub fn engine(facts: &[(Fact, Timestamp)], evidence: Vec<Evidence>) -> Engine {
+    Engine::new(master(facts), evidence)
+}
+
+/// The master data recorded facts (in recording order) amount to, each known from its recording
+/// until a later fact with the same key corrects it.
+pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
     // A fact is known from its recording until a later fact with the same key corrects it.
     let mut recorded: Vec<Interval> = facts.iter().map(|(_, at)| Interval::since(*at)).collect();
     let mut last_of_key: HashMap<String, usize> = HashMap::new();
@@ -520,7 +526,7 @@ pub fn engine(facts: &[(Fact, Timestamp)], evidence: Vec<Evidence>) -> Engine {
         .into_iter()
         .map(|(id, versions)| Procedure { id, versions })
         .collect();
-    Engine::new(master, evidence)
+    master
 }
 
 impl Evidence {

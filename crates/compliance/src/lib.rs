@@ -19,7 +19,7 @@ pub use engine::{
     Assignment, AssignmentReason, AssignmentStatus, Completion, EffectivenessState, Engine, Expiry,
     Filter, FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus, Status,
 };
-pub use facts::{Fact, FactError, engine};
+pub use facts::{Fact, FactError, engine, master};
 pub use model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
     Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,

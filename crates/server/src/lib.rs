@@ -66,6 +66,8 @@ pub struct AppState<S> {
     limiter: auth::RateLimiter,
     /// Derives and stores compliance completions after writes.
     deriver: compliance::derive::Deriver,
+    /// Each store's compliance engine, kept current.
+    engines: compliance::cache::Engines,
 }
 
 impl<S> AppState<S> {
@@ -76,6 +78,7 @@ impl<S> AppState<S> {
             config,
             verified: Default::default(),
             deriver: Default::default(),
+            engines: Default::default(),
         })
     }
 }

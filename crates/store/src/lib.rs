@@ -44,6 +44,19 @@ pub struct AttachmentContent {
     pub content: Vec<u8>,
 }
 
+/// A statement read as possible training evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRow {
+    /// Its place in stored order.
+    pub seq: i64,
+    pub json: String,
+    pub stored: Timestamp,
+    /// The `stored` of the statement that voided it, if any (as far as the read saw).
+    pub voided: Option<Timestamp>,
+    /// For a voiding statement: the JSON of the statement it voids.
+    pub voids: Option<String>,
+}
+
 /// Which statements [`Store::evidence`] reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EvidenceOf {
@@ -222,12 +235,25 @@ pub trait Store: Send + Sync + Clone + 'static {
         derived: Vec<(String, String)>,
     ) -> impl Future<Output = Result<(usize, usize), StoreError>> + Send;
 
-    /// Statements that may be training evidence (voided ones too), with their `stored` and the
-    /// `stored` of their voiding statement.
+    /// Statements that may be training evidence (voided ones too, voiding ones not).
     fn evidence(
         &self,
         about: EvidenceOf,
-    ) -> impl Future<Output = Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<EvidenceRow>, StoreError>> + Send;
+
+    /// Every statement stored after statement `after` (a `seq`), in stored order, at most `limit`;
+    /// for a voiding statement, `voids` holds its target's JSON.
+    fn statements_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EvidenceRow>, StoreError>> + Send;
+
+    /// The newest compliance fact's id and the newest statement's `seq`: what a cache of the
+    /// compliance engine compares to know whether it is current.
+    fn compliance_watermarks(
+        &self,
+    ) -> impl Future<Output = Result<(Option<i64>, i64), StoreError>> + Send;
 
     // ---- documents: State, Activity Profile, Agent Profile ----
 

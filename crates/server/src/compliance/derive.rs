@@ -4,14 +4,14 @@
 //! voided), each change ledgered. `attest compliance rederive` derives everything from scratch and
 //! diffs against what is stored.
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use store::{Accepted, Store, StoreError};
 use tokio::sync::Notify;
 
-use super::{Whose, build};
+use super::cache::SharedEngine;
 use crate::Shared;
 use crate::error::ApiError;
 
@@ -108,7 +108,7 @@ pub fn spawn<S: Store>(state: Shared<S>) {
                     }
                 };
                 let whom = (!dirty.everyone).then_some(dirty.agents);
-                if let Err(error) = derive(&store, whom).await {
+                if let Err(error) = derive(&state, &name, &store, whom).await {
                     tracing::warn!(
                         error = error.message,
                         store = name,
@@ -120,13 +120,16 @@ pub fn spawn<S: Store>(state: Shared<S>) {
     });
 }
 
-/// Derives the completions of the people these IFIs name (everyone's when `None`) as known now
-/// and stores what changed. Returns (added, invalidated).
-pub async fn derive<S: Store>(
+/// Derives the completions of the people these IFIs name (everyone's when `None`) with the
+/// store's cached engine and stores what changed. Returns (added, invalidated).
+async fn derive<S: Store>(
+    state: &Shared<S>,
+    name: &str,
     store: &S,
     agents: Option<HashSet<String>>,
 ) -> Result<(usize, usize), ApiError> {
-    let diff = diff(store, agents).await?;
+    let engine = state.engines.current(name, store).await?;
+    let diff = diff(store, engine, agents).await?;
     if diff.added.is_empty() && diff.invalidated.is_empty() {
         return Ok((0, 0));
     }
@@ -135,7 +138,7 @@ pub async fn derive<S: Store>(
         .await?)
 }
 
-/// How the stored completions differ from a derivation from scratch.
+/// How the stored completions differ from those an engine derives.
 pub struct Diff {
     /// The people derived (`None`: everyone).
     pub persons: Option<Vec<String>>,
@@ -147,41 +150,40 @@ pub struct Diff {
     pub invalidated: Vec<String>,
 }
 
-/// Derives completions as known now and compares them with the valid stored ones.
-pub async fn diff<S: Store>(store: &S, agents: Option<HashSet<String>>) -> Result<Diff, ApiError> {
+/// Derives completions as known now with `engine` and compares them with the valid stored ones:
+/// of the people the IFIs `agents` name, or of everyone (`None`).
+pub async fn diff<S: Store>(
+    store: &S,
+    engine: SharedEngine,
+    agents: Option<HashSet<String>>,
+) -> Result<Diff, ApiError> {
     let now = Timestamp::now();
-    let (persons, engine) = match agents {
-        None => (None, build(store, Whose::Everyone).await?),
-        Some(agents) => {
-            let people = build(store, Whose::People(&[])).await?;
-            let persons: BTreeSet<String> = agents
+    let (persons, derived) = tokio::task::spawn_blocking(move || {
+        let engine = engine.read().unwrap_or_else(PoisonError::into_inner);
+        let persons: Option<Vec<String>> = agents.map(|agents| {
+            agents
                 .iter()
-                .filter_map(|ifi| people.person_of(ifi, now))
+                .filter_map(|ifi| engine.person_of(ifi, now))
                 .map(str::to_string)
-                .collect();
-            if persons.is_empty() {
-                return Ok(Diff {
-                    persons: Some(Vec::new()),
-                    derived: Vec::new(),
-                    added: Vec::new(),
-                    invalidated: Vec::new(),
-                });
-            }
-            let persons: Vec<String> = persons.into_iter().collect();
-            let engine = build(store, Whose::People(&persons)).await?;
-            (Some(persons), engine)
-        }
-    };
-    let derived: Vec<(String, String)> = match &persons {
-        None => engine.completions(None, now),
-        Some(persons) => persons
-            .iter()
-            .flat_map(|p| engine.completions(Some(p), now))
-            .collect(),
-    }
-    .into_iter()
-    .map(|c| (c.person.clone(), c.to_json()))
-    .collect();
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        });
+        let completions = match &persons {
+            None => engine.completions(None, now),
+            Some(persons) => persons
+                .iter()
+                .flat_map(|p| engine.completions(Some(p), now))
+                .collect(),
+        };
+        let derived: Vec<(String, String)> = completions
+            .into_iter()
+            .map(|c| (c.person.clone(), c.to_json()))
+            .collect();
+        (persons, derived)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let stored = match &persons {
         None => stored_valid(store, None).await?,
         Some(persons) => {

@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::params::Params;
 
 mod answers;
+pub mod cache;
 mod csv_import;
 pub mod derive;
 
@@ -404,23 +405,15 @@ async fn load_facts<S: Store>(store: &S) -> Result<Vec<(i64, Fact, Timestamp)>, 
         .collect()
 }
 
-/// Whose evidence an engine needs.
-enum Whose<'a> {
-    Person(&'a str),
-    /// These people's (none: an engine of the facts alone).
-    People(&'a [String]),
-    Everyone,
-}
-
-/// Builds the engine from every fact and the evidence that can matter.
-async fn build<S: Store>(store: &S, whose: Whose<'_>) -> Result<Engine, ApiError> {
+/// Builds an engine from scratch: every fact and every statement on the activities they name
+/// (what `attest compliance rederive` compares the stored completions with).
+pub async fn build_from_scratch<S: Store>(store: &S) -> Result<Engine, ApiError> {
     let facts: Vec<(Fact, Timestamp)> = load_facts(store)
         .await?
         .into_iter()
         .map(|(_, fact, at)| (fact, at))
         .collect();
     let mut activities = BTreeSet::new();
-    let mut ifis = BTreeSet::new();
     for (fact, _) in &facts {
         match fact {
             Fact::ProcedureVersion { activity_iri, .. } => {
@@ -432,41 +425,52 @@ async fn build<S: Store>(store: &S, whose: Whose<'_>) -> Result<Engine, ApiError
             } => {
                 activities.insert(check.activity_iri.clone());
             }
-            Fact::PersonIdentifier { person, agent } => {
-                let wanted = match whose {
-                    Whose::Person(p) => p == person,
-                    Whose::People(people) => people.contains(person),
-                    Whose::Everyone => false,
-                };
-                if wanted {
-                    ifis.insert(ifi_key(agent));
-                }
-            }
             _ => {}
         }
     }
-    let about = match whose {
-        Whose::Person(_) | Whose::People(_) => EvidenceOf::Agents(ifis.into_iter().collect()),
-        Whose::Everyone => EvidenceOf::Activities(activities.iter().cloned().collect()),
-    };
-    let rows = if matches!(&about, EvidenceOf::Agents(i) if i.is_empty()) {
+    let rows = if activities.is_empty() {
         Vec::new()
     } else {
-        store.evidence(about).await?
+        store
+            .evidence(EvidenceOf::Activities(activities.iter().cloned().collect()))
+            .await?
     };
     let evidence: Vec<Evidence> = rows
         .iter()
-        .filter_map(|(json, stored, voided)| {
-            serde_json::from_str::<Value>(json)
+        .filter_map(|row| {
+            serde_json::from_str::<Value>(&row.json)
                 .ok()
-                .and_then(|s| Evidence::from_statement(&s, *stored, *voided))
+                .and_then(|s| Evidence::from_statement(&s, row.stored, row.voided))
         })
         .filter(|e| activities.contains(&e.activity_iri))
         .collect();
     Ok(compliance::engine(&facts, evidence))
 }
 
+/// Runs `answer` on the store's engine, brought up to date first, on a blocking thread (a
+/// plant-wide report is CPU work).
+async fn with_engine<S: Store, T: Send + 'static>(
+    state: &Shared<S>,
+    auth: &Authenticated<S>,
+    answer: impl FnOnce(&Engine) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let engine = state
+        .engines
+        .current(&auth.credential.store, &auth.store)
+        .await?;
+    tokio::task::spawn_blocking(move || {
+        answer(
+            &engine
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
 /// The instants a question is asked at: `at` (T) and `asKnownAt` (K), both defaulting to now.
+#[derive(Clone, Copy)]
 struct Instants {
     at: Timestamp,
     known: Timestamp,
@@ -496,16 +500,25 @@ fn stamp(answer: &mut Value, i: &Instants) {
     answer["asKnownAt"] = json!(i.known.to_string());
 }
 
-fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {
+fn required(params: &Params, name: &str) -> Result<String, ApiError> {
     params
         .get(name)
         .filter(|v| !v.is_empty())
+        .map(str::to_string)
         .ok_or_else(|| ApiError::bad_request(format!("{name}: missing")))
+}
+
+/// What `/status` is asked about.
+enum Subject {
+    Procedure(String),
+    Function(String),
+    Everything,
 }
 
 /// `GET /status?person=P[&procedure=X|&function=F][&at=T][&asKnownAt=K]`: one procedure, one
 /// function, or (neither) everything that applies to the person.
 async fn status<S: Store>(
+    State(state): State<Shared<S>>,
     auth: Authenticated<S>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
@@ -516,62 +529,72 @@ async fn status<S: Store>(
     )?;
     let person = required(&params, "person")?;
     let i = instants(&params)?;
-    let engine = build(&auth.store, Whose::Person(person)).await?;
-    let answer_at = |k: Timestamp| -> Result<Value, ApiError> {
-        Ok(match (params.get("procedure"), params.get("function")) {
-            (Some(procedure), None) => {
-                let (q, requirement) = engine.procedure_answer(person, procedure, i.at, k);
-                let mut answer = answers::qualification(&q);
-                answer["requirement"] = json!(requirement);
-                answer
-            }
-            (None, Some(function)) => {
-                let status = engine.function_status(person, function, i.at, k);
-                json!({
-                    "status": status.status.name(),
-                    "reason": status.reason.map(|r| r.name()),
-                    "requirements": status.requirements.iter().map(|(id, q)| {
-                        let mut q = answers::qualification(q);
-                        q["requirement"] = json!(id);
-                        q
-                    }).collect::<Vec<_>>(),
-                })
-            }
-            (None, None) => {
-                let status = engine.person_status(person, i.at, k);
-                json!({
-                    "status": status.status.name(),
-                    "reason": status.reason.map(|r| r.name()),
-                    "functions": status.functions,
-                    "requirements": status.requirements.iter().map(answers::requirement).collect::<Vec<_>>(),
-                })
-            }
-            (Some(_), Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "give at most one of procedure and function",
-                ));
-            }
-        })
+    let subject = match (params.get("procedure"), params.get("function")) {
+        (Some(procedure), None) => Subject::Procedure(procedure.to_string()),
+        (None, Some(function)) => Subject::Function(function.to_string()),
+        (None, None) => Subject::Everything,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give at most one of procedure and function",
+            ));
+        }
     };
-    let mut answer = answer_at(i.known)?;
-    if i.known_given {
-        // What the system says now about the same instant: an auditor sees at once whether
-        // what was known then differs (regulated.md S6).
-        let now = answer_at(i.now)?;
-        answer["asKnownNow"] = json!({
-            "status": now["status"],
-            "reason": now.get("reason").cloned().unwrap_or(Value::Null),
-            "differs": now["status"] != answer["status"] || now.get("reason") != answer.get("reason"),
-        });
-    }
-    answer["person"] = json!(person);
-    answer["name"] = answers::person_name(&engine, person, i.known);
+    let answer = with_engine(&state, &auth, move |engine| {
+        let answer_at = |k: Timestamp| -> Value {
+            match &subject {
+                Subject::Procedure(procedure) => {
+                    let (q, requirement) = engine.procedure_answer(&person, procedure, i.at, k);
+                    let mut answer = answers::qualification(&q);
+                    answer["requirement"] = json!(requirement);
+                    answer
+                }
+                Subject::Function(function) => {
+                    let status = engine.function_status(&person, function, i.at, k);
+                    json!({
+                        "status": status.status.name(),
+                        "reason": status.reason.map(|r| r.name()),
+                        "requirements": status.requirements.iter().map(|(id, q)| {
+                            let mut q = answers::qualification(q);
+                            q["requirement"] = json!(id);
+                            q
+                        }).collect::<Vec<_>>(),
+                    })
+                }
+                Subject::Everything => {
+                    let status = engine.person_status(&person, i.at, k);
+                    json!({
+                        "status": status.status.name(),
+                        "reason": status.reason.map(|r| r.name()),
+                        "functions": status.functions,
+                        "requirements": status.requirements.iter().map(answers::requirement).collect::<Vec<_>>(),
+                    })
+                }
+            }
+        };
+        let mut answer = answer_at(i.known);
+        if i.known_given {
+            // What the system says now about the same instant: an auditor sees at once whether
+            // what was known then differs (regulated.md S6).
+            let now = answer_at(i.now);
+            answer["asKnownNow"] = json!({
+                "status": now["status"],
+                "reason": now.get("reason").cloned().unwrap_or(Value::Null),
+                "differs": now["status"] != answer["status"] || now.get("reason") != answer.get("reason"),
+            });
+        }
+        answer["name"] = answers::person_name(engine, &person, i.known);
+        answer["person"] = json!(person);
+        answer
+    })
+    .await?;
+    let mut answer = answer;
     stamp(&mut answer, &i);
     Ok(Json(answer))
 }
 
 /// `GET /assignments?person=P[&at=T][&asKnownAt=K]`.
 async fn assignments<S: Store>(
+    State(state): State<Shared<S>>,
     auth: Authenticated<S>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
@@ -579,13 +602,15 @@ async fn assignments<S: Store>(
     let params = Params::parse(query.as_deref(), &["person", "at", "asKnownAt"])?;
     let person = required(&params, "person")?;
     let i = instants(&params)?;
-    let engine = build(&auth.store, Whose::Person(person)).await?;
-    let list = engine.assignments(person, i.at, i.known);
-    let mut answer = json!({
-        "person": person,
-        "name": answers::person_name(&engine, person, i.known),
-        "assignments": list.iter().map(answers::assignment).collect::<Vec<_>>(),
-    });
+    let mut answer = with_engine(&state, &auth, move |engine| {
+        let list = engine.assignments(&person, i.at, i.known);
+        json!({
+            "person": person,
+            "name": answers::person_name(engine, &person, i.known),
+            "assignments": list.iter().map(|a| answers::assignment_out(a, None)).collect::<Vec<_>>(),
+        })
+    })
+    .await?;
     stamp(&mut answer, &i);
     Ok(Json(answer))
 }
@@ -615,6 +640,32 @@ async fn completions<S: Store>(
     Ok(Json(json!({"completions": list})))
 }
 
+/// A report as JSON text, serialized straight from its rows.
+fn report<R: serde::Serialize>(
+    filter: &Filter,
+    i: &Instants,
+    until: Option<Timestamp>,
+    rows: R,
+) -> Result<String, ApiError> {
+    serde_json::to_string(&answers::Report {
+        site: filter.site.as_deref(),
+        function: filter.function.as_deref(),
+        at: i.at.to_string(),
+        as_known_at: i.known.to_string(),
+        until: until.map(|t| t.to_string()),
+        rows,
+    })
+    .map_err(ApiError::internal)
+}
+
+fn json_text(text: String) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text,
+    )
+        .into_response()
+}
+
 fn report_params(
     query: Option<&str>,
     extra: &[&str],
@@ -633,48 +684,71 @@ fn report_params(
 /// `GET /reports/gaps[?site=S][&function=F][&at=T][&asKnownAt=K]`: every requirement someone is
 /// not QUALIFIED for.
 async fn gaps<S: Store>(
+    State(state): State<Shared<S>>,
     auth: Authenticated<S>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.require(&[Scope::AllRead], "read compliance reports")?;
     let (_, filter, i) = report_params(query.as_deref(), &[])?;
-    let engine = build(&auth.store, Whose::Everyone).await?;
-    let rows = engine.gaps(&filter, i.at, i.known);
-    let mut answer = json!({
-        "site": filter.site, "function": filter.function,
-        "gaps": rows.iter().map(|g| answers::gap(&engine, g, i.known)).collect::<Vec<_>>(),
-    });
-    stamp(&mut answer, &i);
-    Ok(Json(answer))
+    #[derive(serde::Serialize)]
+    struct Rows<'a> {
+        gaps: Vec<answers::PersonRow<'a>>,
+    }
+    let text = with_engine(&state, &auth, move |engine| {
+        let rows = engine.gaps(&filter, i.at, i.known);
+        report(
+            &filter,
+            &i,
+            None,
+            Rows {
+                gaps: rows
+                    .iter()
+                    .map(|g| answers::gap(engine, g, i.known))
+                    .collect(),
+            },
+        )
+    })
+    .await??;
+    Ok(json_text(text))
 }
 
 /// `GET /reports/overdue[?site=S][&function=F][&at=T][&asKnownAt=K]`.
 async fn overdue<S: Store>(
+    State(state): State<Shared<S>>,
     auth: Authenticated<S>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.require(&[Scope::AllRead], "read compliance reports")?;
     let (_, filter, i) = report_params(query.as_deref(), &[])?;
-    let engine = build(&auth.store, Whose::Everyone).await?;
-    let rows = engine.overdue(&filter, i.at, i.known);
-    let mut answer = json!({
-        "site": filter.site, "function": filter.function,
-        "assignments": rows.iter().map(|a| {
-            let mut row = answers::assignment(a);
-            row["name"] = answers::person_name(&engine, &a.person, i.known);
-            row
-        }).collect::<Vec<_>>(),
-    });
-    stamp(&mut answer, &i);
-    Ok(Json(answer))
+    #[derive(serde::Serialize)]
+    struct Rows<'a> {
+        assignments: Vec<answers::AssignmentOut<'a>>,
+    }
+    let text = with_engine(&state, &auth, move |engine| {
+        let rows = engine.overdue(&filter, i.at, i.known);
+        report(
+            &filter,
+            &i,
+            None,
+            Rows {
+                assignments: rows
+                    .iter()
+                    .map(|a| answers::assignment_out(a, Some((engine, i.known))))
+                    .collect(),
+            },
+        )
+    })
+    .await??;
+    Ok(json_text(text))
 }
 
 /// `GET /reports/expiring[?days=N][&site=S][&function=F][&at=T][&asKnownAt=K]`: qualifications
 /// that run out within N days (default 30) after T.
 async fn expiring<S: Store>(
+    State(state): State<Shared<S>>,
     auth: Authenticated<S>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.require(&[Scope::AllRead], "read compliance reports")?;
     let (params, filter, i) = report_params(query.as_deref(), &["days"])?;
     let days: i64 = match params.get("days") {
@@ -688,20 +762,33 @@ async fn expiring<S: Store>(
     let until =
         i.at.checked_add(jiff::SignedDuration::from_hours(24 * days))
             .map_err(|_| ApiError::invalid_parameter("at", "too late to add the days to"))?;
-    let engine = build(&auth.store, Whose::Everyone).await?;
-    let rows = engine.expiring(&filter, i.at, until, i.known);
-    let mut answer = json!({
-        "site": filter.site, "function": filter.function, "until": until.to_string(),
-        "expiring": rows.iter().map(|e| answers::expiry(&engine, e, i.known)).collect::<Vec<_>>(),
-    });
-    stamp(&mut answer, &i);
-    Ok(Json(answer))
+    #[derive(serde::Serialize)]
+    struct Rows<'a> {
+        expiring: Vec<answers::PersonRow<'a>>,
+    }
+    let text = with_engine(&state, &auth, move |engine| {
+        let rows = engine.expiring(&filter, i.at, until, i.known);
+        report(
+            &filter,
+            &i,
+            Some(until),
+            Rows {
+                expiring: rows
+                    .iter()
+                    .map(|e| answers::expiry(engine, e, i.known))
+                    .collect(),
+            },
+        )
+    })
+    .await??;
+    Ok(json_text(text))
 }
 
 /// `GET /quality-events/{id}[?at=T][&asKnownAt=K]`: the event, the requirements it brought and
 /// every assignment they made, with completions and effectiveness checks (the CAPA closure
 /// record, regulated.md S8).
 async fn quality_event<S: Store>(
+    State(state): State<Shared<S>>,
     auth: Authenticated<S>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -709,44 +796,45 @@ async fn quality_event<S: Store>(
     auth.require(&[Scope::AllRead], "read quality events")?;
     let params = Params::parse(query.as_deref(), &["at", "asKnownAt"])?;
     let i = instants(&params)?;
-    let engine = build(&auth.store, Whose::Everyone).await?;
-    let event = engine
-        .quality_event(&id, i.known)
-        .ok_or_else(|| ApiError::not_found(format!("no quality event '{id}' is known")))?;
-    let requirements = engine.requirements_of_event(&id, i.known);
-    let mut people: Vec<&str> = requirements
-        .iter()
-        .flat_map(|r| match &r.scope {
-            compliance::Scope::QualityEvent { persons, .. } => persons.as_slice(),
-            _ => &[],
-        })
-        .map(String::as_str)
-        .collect();
-    people.sort_unstable();
-    people.dedup();
-    let assignments: Vec<Value> = people
-        .iter()
-        .flat_map(|p| engine.assignments(p, i.at, i.known))
-        .filter(|a| a.quality_event.as_deref() == Some(id.as_str()))
-        .map(|a| {
-            let mut row = answers::assignment(&a);
-            row["name"] = answers::person_name(&engine, &a.person, i.known);
-            row
-        })
-        .collect();
-    let mut answer = json!({
-        "id": event.id,
-        "type": event.kind.name(),
-        "title": event.title,
-        "activityIri": event.activity_iri,
-        "openedAt": event.opened.to_string(),
-        "closedAt": answers::time(event.closed),
-        "requirements": requirements.iter().map(|r| json!({
-            "id": r.id, "procedure": r.procedure, "blocking": r.blocking,
-            "validFrom": r.valid.from.to_string(), "validTo": answers::time(r.valid.to),
-        })).collect::<Vec<_>>(),
-        "assignments": assignments,
-    });
+    let answer = with_engine(&state, &auth, move |engine| {
+        let event = engine.quality_event(&id, i.known)?;
+        let requirements = engine.requirements_of_event(&id, i.known);
+        let mut people: Vec<&str> = requirements
+            .iter()
+            .flat_map(|r| match &r.scope {
+                compliance::Scope::QualityEvent { persons, .. } => persons.as_slice(),
+                _ => &[],
+            })
+            .map(String::as_str)
+            .collect();
+        people.sort_unstable();
+        people.dedup();
+        let assignments: Vec<Value> = people
+            .iter()
+            .flat_map(|p| engine.assignments(p, i.at, i.known))
+            .filter(|a| a.quality_event.as_deref() == Some(id.as_str()))
+            .map(|a| {
+                serde_json::to_value(answers::assignment_out(&a, Some((engine, i.known))))
+                    .unwrap_or(Value::Null)
+            })
+            .collect();
+        Some(json!({
+            "id": event.id,
+            "type": event.kind.name(),
+            "title": event.title,
+            "activityIri": event.activity_iri,
+            "openedAt": event.opened.to_string(),
+            "closedAt": answers::time(event.closed),
+            "requirements": requirements.iter().map(|r| json!({
+                "id": r.id, "procedure": r.procedure, "blocking": r.blocking,
+                "validFrom": r.valid.from.to_string(), "validTo": answers::time(r.valid.to),
+            })).collect::<Vec<_>>(),
+            "assignments": assignments,
+        }))
+    })
+    .await?;
+    let mut answer =
+        answer.ok_or_else(|| ApiError::not_found("no such quality event is known".to_string()))?;
     stamp(&mut answer, &i);
     Ok(Json(answer))
 }

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use crate::{
     Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, CredentialChange,
-    Document, DocumentKey, DocumentScope, DocumentWrite, Entry, EvidenceOf, InclusionProof,
-    NewCredential, Preconditions, StatementPage, StatementQuery, Store, StoreError,
+    Document, DocumentKey, DocumentScope, DocumentWrite, Entry, EvidenceOf, EvidenceRow,
+    InclusionProof, NewCredential, Preconditions, StatementPage, StatementQuery, Store, StoreError,
     StoredCompletion, StoredFact, StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
@@ -509,11 +509,21 @@ impl<B: Backend> Store for SqlStore<B> {
         .await
     }
 
-    async fn evidence(
-        &self,
-        about: EvidenceOf,
-    ) -> Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError> {
+    async fn evidence(&self, about: EvidenceOf) -> Result<Vec<EvidenceRow>, StoreError> {
         self.read(move |conn| reads::evidence(conn, &about)).await
+    }
+
+    async fn statements_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        self.read(move |conn| reads::statements_after(conn, after, limit))
+            .await
+    }
+
+    async fn compliance_watermarks(&self) -> Result<(Option<i64>, i64), StoreError> {
+        self.read(reads::compliance_watermarks).await
     }
 
     async fn document(&self, key: DocumentKey) -> Result<Option<Document>, StoreError> {

@@ -4,7 +4,8 @@ use jiff::Timestamp;
 use super::{Arg, Row, Sql, stored_statement};
 use crate::credentials::CredentialRow;
 use crate::{
-    Credential, EvidenceOf, StatementPage, StatementQuery, StoreError, StoredCompletion, StoredFact,
+    Credential, EvidenceOf, EvidenceRow, StatementPage, StatementQuery, StoreError,
+    StoredCompletion, StoredFact,
 };
 
 fn empty() -> StatementPage {
@@ -239,14 +240,16 @@ pub(crate) fn completions(
         .collect()
 }
 
+fn micros(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Statements about any of these agents or activities, voided ones included, with when they were
 /// stored and when they were voided.
 pub(crate) fn evidence(
     conn: &mut impl Sql,
     about: &EvidenceOf,
-) -> Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError> {
-    let time =
-        |us: i64| Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(e.to_string()));
+) -> Result<Vec<EvidenceRow>, StoreError> {
     let terms: Vec<String> = match about {
         EvidenceOf::Agents(ifis) => ifis.iter().map(|ifi| format!("a:{ifi}")).collect(),
         EvidenceOf::Activities(ids) => ids.iter().map(|id| format!("o:{id}")).collect(),
@@ -257,20 +260,64 @@ pub(crate) fn evidence(
             continue;
         };
         let rows = conn.rows(
-            "SELECT s.json, s.stored_us, (SELECT min(v.stored_us) FROM statements v WHERE v.target = s.id AND v.voiding)
+            "SELECT s.seq, s.json, s.stored_us, (SELECT min(v.stored_us) FROM statements v WHERE v.target = s.id AND v.voiding)
              FROM postings p JOIN statements s ON s.seq = p.seq
              WHERE p.term = $1 AND NOT s.voiding ORDER BY p.seq",
             &[Arg::Int(term)],
         )?;
         for row in rows {
-            found.push((
-                row.text(0)?,
-                time(row.int(1)?)?,
-                row.opt_int(2)?.map(time).transpose()?,
-            ));
+            found.push(EvidenceRow {
+                seq: row.int(0)?,
+                json: row.text(1)?,
+                stored: micros(row.int(2)?)?,
+                voided: row.opt_int(3)?.map(micros).transpose()?,
+                voids: None,
+            });
         }
     }
     Ok(found)
+}
+
+/// Statements after `after` in stored order, each voiding one with its target's JSON.
+pub(crate) fn statements_after(
+    conn: &mut impl Sql,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<EvidenceRow>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.rows(
+        "SELECT s.seq, s.json, s.stored_us, t.json FROM statements s
+         LEFT JOIN statements t ON s.voiding AND t.id = s.target
+         WHERE s.seq > $1 ORDER BY s.seq LIMIT $2",
+        &[Arg::Int(after), Arg::Int(limit)],
+    )?
+    .iter()
+    .map(|row| {
+        Ok(EvidenceRow {
+            seq: row.int(0)?,
+            json: row.text(1)?,
+            stored: micros(row.int(2)?)?,
+            voided: None,
+            voids: row.opt_text(3)?,
+        })
+    })
+    .collect()
+}
+
+/// The newest fact id and statement seq.
+pub(crate) fn compliance_watermarks(conn: &mut impl Sql) -> Result<(Option<i64>, i64), StoreError> {
+    let fact = conn
+        .row("SELECT max(id) FROM compliance_facts", &[])?
+        .map(|r| r.opt_int(0))
+        .transpose()?
+        .flatten();
+    let seq = conn
+        .row("SELECT max(seq) FROM statements", &[])?
+        .map(|r| r.opt_int(0))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0);
+    Ok((fact, seq))
 }
 
 fn term_id(conn: &mut impl Sql, term: &str) -> Result<Option<i64>, StoreError> {

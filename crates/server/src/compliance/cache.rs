@@ -1,0 +1,194 @@
+//! The compliance engine of each store, kept in memory and brought up to date before each
+//! question: new facts rebuild its master data (its evidence index is kept), new statements are
+//! added (voids mark their targets). So a question costs two small reads (the newest fact id and
+//! statement seq) plus the statements stored since the last one, not a load of every fact and
+//! every piece of evidence. Every answer is as of a moment at which the engine held every fact
+//! and statement committed: "as known now" stays exact.
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use compliance::{Engine, Evidence, Fact, MasterData};
+use jiff::Timestamp;
+use serde_json::Value;
+use store::{EvidenceOf, EvidenceRow, Store};
+
+use super::load_facts;
+use crate::error::ApiError;
+
+/// Statements read per page while catching up.
+const PAGE: usize = 10_000;
+
+pub type SharedEngine = Arc<RwLock<Engine>>;
+
+struct Cached {
+    /// The newest fact the engine holds.
+    facts_newest: Option<i64>,
+    /// The engine holds every statement up to this `seq`.
+    seq: i64,
+    /// The activities whose statements are evidence (procedure versions, effectiveness checks).
+    activities: BTreeSet<String>,
+    engine: SharedEngine,
+}
+
+/// One cached engine per store (tenant).
+#[derive(Default)]
+pub struct Engines {
+    stores: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
+}
+
+impl Engines {
+    /// The engine of store `name`, holding every fact and statement committed before the call.
+    pub async fn current<S: Store>(&self, name: &str, store: &S) -> Result<SharedEngine, ApiError> {
+        let slot = self
+            .stores
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(name.to_string())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().await;
+        let (facts_newest, seq) = store.compliance_watermarks().await?;
+        match slot.as_mut() {
+            Some(c) if c.facts_newest == facts_newest && c.seq >= seq => {}
+            Some(c) => {
+                if c.facts_newest != facts_newest {
+                    refresh_facts(c, store).await?;
+                }
+                catch_up(c, store, seq).await?;
+            }
+            None => *slot = Some(build(store, seq).await?),
+        }
+        slot.as_ref()
+            .map(|c| c.engine.clone())
+            .ok_or_else(|| ApiError::internal("the engine cache is empty"))
+    }
+}
+
+/// The activities whose statements count as evidence under these facts.
+fn activities(facts: &[(Fact, Timestamp)]) -> BTreeSet<String> {
+    facts
+        .iter()
+        .filter_map(|(fact, _)| match fact {
+            Fact::ProcedureVersion { activity_iri, .. } => Some(activity_iri.clone()),
+            Fact::Requirement {
+                effectiveness: Some(check),
+                ..
+            } => Some(check.activity_iri.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn facts<S: Store>(store: &S) -> Result<(Option<i64>, Vec<(Fact, Timestamp)>), ApiError> {
+    let loaded = load_facts(store).await?;
+    let newest = loaded.last().map(|(id, _, _)| *id);
+    Ok((
+        newest,
+        loaded.into_iter().map(|(_, fact, at)| (fact, at)).collect(),
+    ))
+}
+
+/// The evidence on `activities` among statements up to `seq`.
+async fn evidence_on<S: Store>(
+    store: &S,
+    activities: Vec<String>,
+    seq: i64,
+) -> Result<Vec<Evidence>, ApiError> {
+    if activities.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = store.evidence(EvidenceOf::Activities(activities)).await?;
+    tokio::task::spawn_blocking(move || {
+        rows.into_iter()
+            .filter(|row| row.seq <= seq)
+            .filter_map(|row| {
+                let json: Value = serde_json::from_str(&row.json).ok()?;
+                Evidence::from_statement(&json, row.stored, row.voided)
+            })
+            .collect()
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+async fn build<S: Store>(store: &S, seq: i64) -> Result<Cached, ApiError> {
+    let (facts_newest, facts) = facts(store).await?;
+    let activities = activities(&facts);
+    let evidence = evidence_on(store, activities.iter().cloned().collect(), seq).await?;
+    let engine = tokio::task::spawn_blocking(move || compliance::engine(&facts, evidence))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Cached {
+        facts_newest,
+        seq,
+        activities,
+        engine: Arc::new(RwLock::new(engine)),
+    })
+}
+
+/// New facts: new master data over the same evidence, plus the evidence on activities that only
+/// the new facts name.
+async fn refresh_facts<S: Store>(c: &mut Cached, store: &S) -> Result<(), ApiError> {
+    let (facts_newest, facts) = facts(store).await?;
+    let activities = activities(&facts);
+    let new: Vec<String> = activities.difference(&c.activities).cloned().collect();
+    let evidence = evidence_on(store, new, c.seq).await?;
+    let engine = c.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let master = compliance::master(&facts);
+        let mut engine = engine.write().unwrap_or_else(PoisonError::into_inner);
+        let old = std::mem::replace(&mut *engine, Engine::new(MasterData::default(), Vec::new()));
+        *engine = old.with_master(master);
+        for e in evidence {
+            engine.add_evidence(e);
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    c.facts_newest = facts_newest;
+    c.activities = activities;
+    Ok(())
+}
+
+/// Adds the statements stored since the engine's `seq`, up to at least `seq`.
+async fn catch_up<S: Store>(c: &mut Cached, store: &S, seq: i64) -> Result<(), ApiError> {
+    while c.seq < seq {
+        let rows = store.statements_after(c.seq, PAGE).await?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            break;
+        };
+        let (engine, activities) = (c.engine.clone(), c.activities.clone());
+        tokio::task::spawn_blocking(move || apply(&engine, &activities, rows))
+            .await
+            .map_err(ApiError::internal)?;
+        c.seq = last;
+    }
+    Ok(())
+}
+
+fn apply(engine: &SharedEngine, activities: &BTreeSet<String>, rows: Vec<EvidenceRow>) {
+    let parsed: Vec<(Option<Evidence>, Option<Evidence>, Timestamp)> = rows
+        .iter()
+        .map(|row| {
+            let evidence = |json: &str| {
+                serde_json::from_str::<Value>(json)
+                    .ok()
+                    .and_then(|s| Evidence::from_statement(&s, row.stored, None))
+                    .filter(|e| activities.contains(&e.activity_iri))
+            };
+            match &row.voids {
+                Some(target) => (None, evidence(target), row.stored),
+                None => (evidence(&row.json), None, row.stored),
+            }
+        })
+        .collect();
+    let mut engine = engine.write().unwrap_or_else(PoisonError::into_inner);
+    for (added, voided, at) in parsed {
+        if let Some(e) = added {
+            engine.add_evidence(e);
+        }
+        if let Some(target) = voided {
+            engine.void(&target, at);
+        }
+    }
+}
