@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::model::{
-    CompletionRule, Effectiveness, Evidence, GracePolicy, MasterData, Membership, MoveOn, Person,
-    PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, Recurrence, Requirement, Scope,
-    Site, TrainingImpact, Verb,
+    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
+    Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, Recurrence, Requirement,
+    Scope, Site, TrainingImpact, Verb,
 };
 
 mod assignments;
@@ -223,6 +223,7 @@ pub struct Engine {
     people: HashMap<String, Vec<Person>>,
     sites: HashMap<String, Vec<Site>>,
     quality_events: HashMap<String, Vec<QualityEvent>>,
+    void_policies: Vec<(crate::VoidPolicy, Interval)>,
     /// ifi → activity IRI → evidence, in timestamp order.
     evidence: HashMap<String, HashMap<String, Vec<Evidence>>>,
 }
@@ -322,6 +323,7 @@ impl Engine {
             people: HashMap::new(),
             sites: HashMap::new(),
             quality_events: HashMap::new(),
+            void_policies: master.void_policies,
             evidence: HashMap::new(),
         };
         for id in master.identifiers {
@@ -405,6 +407,14 @@ impl Engine {
     /// A person's master record as known at `k`.
     pub fn person(&self, id: &str, k: Timestamp) -> Option<&Person> {
         self.people.get(id)?.iter().find(|p| p.recorded.contains(k))
+    }
+
+    /// The GxP void policy as known at `k`.
+    pub fn void_policy(&self, k: Timestamp) -> Option<&crate::VoidPolicy> {
+        self.void_policies
+            .iter()
+            .find(|(_, recorded)| recorded.contains(k))
+            .map(|(p, _)| p)
     }
 
     /// A site as known at `k`.

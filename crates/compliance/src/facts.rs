@@ -91,6 +91,12 @@ pub enum Fact {
         valid_from: Timestamp,
         valid_to: Option<Timestamp>,
     },
+    /// The GxP profile: statements about these activities are GxP evidence, whose voids need a
+    /// reason under `reason_extension` and may not come from the learner (regulated.md A4, S4).
+    GxpProfile {
+        activity_prefixes: Vec<String>,
+        reason_extension: String,
+    },
     /// A CAPA, change control, deviation or audit finding.
     QualityEvent {
         id: String,
@@ -283,6 +289,22 @@ impl Fact {
                 procedure, version, ..
             } => vec![procedure, version],
             Fact::Rule { id, .. } => vec![id],
+            Fact::GxpProfile {
+                activity_prefixes,
+                reason_extension,
+            } => {
+                if activity_prefixes.is_empty()
+                    || activity_prefixes
+                        .iter()
+                        .chain([reason_extension])
+                        .any(|iri| !xapi::rules::is_iri(iri))
+                {
+                    return malformed(
+                        "activity_prefixes (at least one) and reason_extension are IRIs",
+                    );
+                }
+                Vec::new()
+            }
             Fact::Requirement {
                 id,
                 procedure,
@@ -332,6 +354,7 @@ impl Fact {
                 ..
             } => format!("member|{person}|{function}|{valid_from}"),
             Fact::QualityEvent { id, .. } => format!("qe|{id}"),
+            Fact::GxpProfile { .. } => "gxp".to_string(),
             Fact::ProcedureVersion {
                 procedure, version, ..
             } => format!("version|{procedure}|{version}"),
@@ -499,6 +522,16 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 },
                 recorded,
             }),
+            Fact::GxpProfile {
+                activity_prefixes,
+                reason_extension,
+            } => master.void_policies.push((
+                crate::VoidPolicy {
+                    activity_prefixes,
+                    reason_extension,
+                },
+                recorded,
+            )),
             Fact::QualityEvent {
                 id,
                 kind,

@@ -13,6 +13,7 @@
 
 mod engine;
 mod facts;
+mod gxp;
 mod model;
 
 pub use engine::{
@@ -20,6 +21,7 @@ pub use engine::{
     Filter, FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus, Status,
 };
 pub use facts::{Fact, FactError, engine, master};
+pub use gxp::{VoidPolicy, VoidRefusal};
 pub use model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
     Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,

@@ -223,6 +223,8 @@ pub struct MasterData {
     pub rules: Vec<CompletionRule>,
     pub requirements: Vec<Requirement>,
     pub quality_events: Vec<QualityEvent>,
+    /// The GxP profile's void policy, with when it was known.
+    pub void_policies: Vec<(crate::VoidPolicy, Interval)>,
 }
 
 /// The verbs the engine understands (regulated.md 2.3); others never count.

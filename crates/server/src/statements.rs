@@ -146,6 +146,16 @@ async fn put_statement<S: Store>(
     let contents =
         attachments::check([&accepted.statement], upload.parts, upload.multipart, false)?;
     let accepted = vec![accepted];
+    crate::compliance::check_voids(
+        &state,
+        &credential.store,
+        &store,
+        &credential
+            .authority_ifi(&state.config.authority_home_page)
+            .key(),
+        &accepted,
+    )
+    .await?;
     let touched = Deriver::touched(&accepted);
     store
         .insert_statements(credential.principal(), accepted, contents)
@@ -204,6 +214,16 @@ async fn post_statements<S: Store>(
         upload.multipart,
         batch,
     )?;
+    crate::compliance::check_voids(
+        &state,
+        &credential.store,
+        &store,
+        &credential
+            .authority_ifi(&state.config.authority_home_page)
+            .key(),
+        &accepted,
+    )
+    .await?;
     let touched = Deriver::touched(&accepted);
     let ids = store
         .insert_statements(credential.principal(), accepted, contents)

@@ -838,3 +838,51 @@ async fn quality_event<S: Store>(
     stamp(&mut answer, &i);
     Ok(Json(answer))
 }
+
+/// The GxP profile's rules on voids (regulated.md A4, S4), checked before statements are
+/// stored: a void of GxP evidence needs a reason (400 without) and may not come from the learner
+/// (403). Targets are looked up in the same batch first, then in the store.
+pub async fn check_voids<S: Store>(
+    state: &Shared<S>,
+    store_name: &str,
+    store: &S,
+    voider: &str,
+    statements: &[store::Accepted],
+) -> Result<(), ApiError> {
+    if !statements.iter().any(|a| a.voiding) {
+        return Ok(());
+    }
+    let engine = state.engines.current(store_name, store).await?;
+    let policy = engine
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .void_policy(Timestamp::now())
+        .cloned();
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    for void in statements.iter().filter(|a| a.voiding) {
+        let Some(target) = void.target else { continue };
+        let in_batch = statements
+            .iter()
+            .find(|a| a.id == target)
+            .map(|a| a.statement.clone());
+        let target = match in_batch {
+            Some(t) => Some(t),
+            None => store
+                .statement(target, false)
+                .await?
+                .and_then(|s| serde_json::from_str::<Value>(&s.json).ok()),
+        };
+        let Some(target) = target else { continue };
+        policy
+            .check(&void.statement, &target, Some(voider))
+            .map_err(|refusal| match refusal {
+                compliance::VoidRefusal::OwnRecord => {
+                    ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal.to_string())
+                }
+                compliance::VoidRefusal::NoReason(_) => ApiError::bad_request(refusal.to_string()),
+            })?;
+    }
+    Ok(())
+}

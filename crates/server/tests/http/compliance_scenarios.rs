@@ -844,3 +844,119 @@ async fn completions_are_stored_as_statements_arrive_and_invalidated_by_a_void()
         "each change of a stored completion is ledgered"
     );
 }
+
+#[tokio::test]
+async fn s4_a_void_of_gxp_evidence_needs_a_reason_and_not_the_learner_a4() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = facts(
+        &server,
+        json!([{"kind": "gxp_profile", "activity_prefixes": ["https://qms.example/"],
+                "reason_extension": "https://qms.example/gxp/ext/reason"}]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = server
+        .store(&completed("E1", "7", "2026-01-10T09:00:00Z"))
+        .await
+        .remove(0);
+    let void = |actor: Value, reason: Option<Value>| {
+        let mut v = json!({
+            "actor": actor,
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": id}
+        });
+        if let Some(r) = reason {
+            v["context"] = json!({"extensions": {"https://qms.example/gxp/ext/reason": r}});
+        }
+        v
+    };
+    let qa = json!({"account": {"homePage": "https://hr.example", "name": "QA1"}});
+    let ann = json!({"account": {"homePage": "https://hr.example", "name": "E1"}});
+    let reason = json!({"code": "WRONG_LEARNER", "text": "recorded for Ann, done by Bob"});
+
+    let no_reason = server.post_statements(&void(qa.clone(), None)).await;
+    assert_eq!(no_reason.status(), 400);
+    let text = no_reason.text().await.expect("body");
+    assert!(text.contains("reason"), "{text}");
+    let by_learner = server
+        .post_statements(&void(ann, Some(reason.clone())))
+        .await;
+    assert_eq!(by_learner.status(), 403);
+    // Nothing changed: the statement is still there, not voided.
+    assert_eq!(
+        server
+            .get_statements(&format!("statementId={id}"))
+            .await
+            .status(),
+        200
+    );
+    // A void and its target in one batch are checked too.
+    let mut other = completed("E2", "7", "2026-01-11T09:00:00Z");
+    let other_id = uuid();
+    other["id"] = json!(other_id);
+    let batch = server
+        .post_statements(&json!([other, {
+            "actor": qa, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": other_id}
+        }]))
+        .await;
+    assert_eq!(batch.status(), 400, "the batch is refused whole");
+    assert_eq!(
+        server
+            .get_statements(&format!("statementId={other_id}"))
+            .await
+            .status(),
+        404
+    );
+
+    let void_id = server
+        .store(&void(qa, Some(reason.clone())))
+        .await
+        .remove(0);
+    assert_eq!(
+        server
+            .get_statements(&format!("statementId={id}"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        server
+            .get_statements(&format!("voidedStatementId={id}"))
+            .await
+            .status(),
+        200
+    );
+    let voiding: Value = server
+        .get_statements(&format!("statementId={void_id}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        voiding["context"]["extensions"]["https://qms.example/gxp/ext/reason"],
+        reason
+    );
+    assert!(
+        voiding["authority"].is_object(),
+        "who sent it is on the void"
+    );
+    // Outside the profile, xAPI's own rules apply.
+    let game = server
+        .store(&statement(
+            "E1",
+            "completed",
+            "https://lms.example/game/1",
+            "2026-01-10T09:00:00Z",
+        ))
+        .await
+        .remove(0);
+    server
+        .store(
+            &json!({"actor": {"account": {"homePage": "https://hr.example", "name": "E1"}},
+                       "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+                       "object": {"objectType": "StatementRef", "id": game}}),
+        )
+        .await;
+}
