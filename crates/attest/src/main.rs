@@ -4,6 +4,11 @@
 
 mod transfer;
 
+/// mimalloc returns freed memory to the system; glibc's allocator kept the peak of each large
+/// report resident in its per-thread arenas (measured in crates/bench/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
