@@ -52,10 +52,11 @@ impl DataArgs {
     }
 }
 
-/// `attest compliance rederive`: derives every completion again and diffs.
-async fn rederive<S: Store>(store: &S, apply: bool) -> anyhow::Result<()> {
+/// `attest compliance rederive`: derives every completion again and diffs. Returns whether the
+/// stored completions agreed.
+async fn rederive<S: Store>(store: &S, apply: bool) -> anyhow::Result<bool> {
     use server::compliance::{build_from_scratch, derive};
-    let engine = build_from_scratch(store)
+    let (engine, as_of) = build_from_scratch(store)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let engine = std::sync::Arc::new(std::sync::RwLock::new(engine));
@@ -76,15 +77,22 @@ async fn rederive<S: Store>(store: &S, apply: bool) -> anyhow::Result<()> {
         diff.invalidated.len()
     );
     if differs && apply {
-        let (added, invalidated) = store
-            .sync_completions(derive::PRINCIPAL.to_string(), None, diff.derived)
-            .await?;
-        eprintln!("stored {added} new completions, invalidated {invalidated}");
+        match store
+            .sync_completions(derive::PRINCIPAL.to_string(), None, diff.derived, as_of)
+            .await
+        {
+            Ok((added, invalidated)) => {
+                eprintln!("stored {added} new completions, invalidated {invalidated}")
+            }
+            Err(store::StoreError::FactsChanged) => {
+                anyhow::bail!(
+                    "facts or statements were written meanwhile: nothing stored; run again"
+                )
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    if differs {
-        std::process::exit(1);
-    }
-    Ok(())
+    Ok(!differs)
 }
 
 /// A database URL without its password, for messages.
@@ -274,7 +282,11 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    // Set by commands that succeed but must exit 1 (a rederive that found differences).
+    let different = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = different.clone();
+    let outcome = runtime.block_on(async move {
+        let different = flag;
         match cli.command {
             Command::Serve {
                 listen,
@@ -305,10 +317,14 @@ fn main() -> anyhow::Result<()> {
             }),
             Command::Credential(command) => credential_command(command).await,
             Command::Compliance(ComplianceCommand::Rederive { data, store, apply }) => {
-                with_stores!(data, |stores| {
+                let agreed = with_stores!(data, |stores| {
                     let store = transfer::open(&stores, &store).await?;
                     rederive(&store, apply).await
-                })
+                })?;
+                if !agreed {
+                    different.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                Ok(())
             }
             Command::Store(StoreCommand::Create { name, data }) => with_stores!(data, |stores| {
                 stores.create("cli", &name).await?;
@@ -325,7 +341,13 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }),
         }
-    })
+    });
+    drop(runtime);
+    outcome?;
+    if different.load(std::sync::atomic::Ordering::SeqCst) {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn credential_command(command: CredentialCommand) -> anyhow::Result<()> {

@@ -461,12 +461,27 @@ impl Engine {
             .map(|&i| &self.requirements[i])
             .filter(|r| r.procedure == procedure && self.applies(r, person, t, k))
             .collect();
-        applying.sort_by_key(|r| matches!(r.scope, Scope::QualityEvent { .. }));
-        match applying.first() {
-            Some(r) => (
-                self.requirement_answer(&ifis, r, t, k).owned(),
-                Some(r.id.clone()),
-            ),
+        // A quality event's retraining is asked about only where no standing requirement is.
+        if applying
+            .iter()
+            .any(|r| !matches!(r.scope, Scope::QualityEvent { .. }))
+        {
+            applying.retain(|r| !matches!(r.scope, Scope::QualityEvent { .. }));
+        }
+        applying.sort_by(|a, b| a.id.cmp(&b.id));
+        // Several requirements ask it: qualified only as far as every one of them allows.
+        let worst = applying
+            .iter()
+            .map(|r| (r, self.requirement_answer(&ifis, r, t, k)))
+            .reduce(|worst, next| {
+                if worst.1.status.and(next.1.status) == worst.1.status {
+                    worst
+                } else {
+                    next
+                }
+            });
+        match worst {
+            Some((r, answer)) => (answer.owned(), Some(r.id.clone())),
             None => (
                 self.status_for(
                     &ifis,

@@ -39,8 +39,9 @@ pub enum StoreError {
     Backend(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
-    /// Compliance facts were recorded after the ones a write was checked against.
-    #[error("compliance facts were recorded meanwhile")]
+    /// Compliance facts (or, for derived completions, statements) were recorded after the ones
+    /// a write was checked against.
+    #[error("compliance facts or statements were recorded meanwhile")]
     FactsChanged,
     #[error("the store is shutting down")]
     Closed,

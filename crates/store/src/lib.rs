@@ -207,7 +207,7 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Records compliance facts (each a `kind` and a JSON body) with the reason for them, all in
     /// one transaction or none; returns each one's id and recording time. `after` is the id of
     /// the newest fact the caller checked these against (`None`: there were none): if a newer one
-    /// was recorded meanwhile, nothing is recorded and the answer is [`StoreError::Conflict`].
+    /// was recorded meanwhile, nothing is recorded and the answer is [`StoreError::FactsChanged`].
     fn record_facts(
         &self,
         principal: String,
@@ -228,11 +228,15 @@ pub trait Store: Send + Sync + Clone + 'static {
     /// Makes the valid stored completions of `persons` (everyone when `None`) those `derived`
     /// ((person, completion JSON) pairs): stores the new ones and invalidates those no longer
     /// derived, each with its ledger entry, in one transaction. Returns (added, invalidated).
+    /// `as_of` is what [`Store::compliance_watermarks`] said when the derivation read its facts
+    /// and statements: if anything was written since, nothing is stored and the answer is
+    /// [`StoreError::FactsChanged`] (an older derivation never overwrites a newer one).
     fn sync_completions(
         &self,
         principal: String,
         persons: Option<Vec<String>>,
         derived: Vec<(String, String)>,
+        as_of: (Option<i64>, i64),
     ) -> impl Future<Output = Result<(usize, usize), StoreError>> + Send;
 
     /// Statements that may be training evidence (voided ones too, voiding ones not).

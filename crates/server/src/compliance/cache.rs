@@ -39,6 +39,15 @@ pub struct Engines {
 impl Engines {
     /// The engine of store `name`, holding every fact and statement committed before the call.
     pub async fn current<S: Store>(&self, name: &str, store: &S) -> Result<SharedEngine, ApiError> {
+        Ok(self.current_as_of(name, store).await?.0)
+    }
+
+    /// The same, with the watermarks (newest fact id, newest statement seq) it is current to.
+    pub async fn current_as_of<S: Store>(
+        &self,
+        name: &str,
+        store: &S,
+    ) -> Result<(SharedEngine, (Option<i64>, i64)), ApiError> {
         let slot = self
             .stores
             .lock()
@@ -59,7 +68,7 @@ impl Engines {
             None => *slot = Some(build(store, seq).await?),
         }
         slot.as_ref()
-            .map(|c| c.engine.clone())
+            .map(|c| (c.engine.clone(), (c.facts_newest, c.seq)))
             .ok_or_else(|| ApiError::internal("the engine cache is empty"))
     }
 }
@@ -88,27 +97,35 @@ async fn facts<S: Store>(store: &S) -> Result<(Option<i64>, Vec<(Fact, Timestamp
     ))
 }
 
+/// Activities whose statements are read at once while building: bounds the statements held as
+/// text before they are parsed.
+const ACTIVITIES_PER_READ: usize = 20;
+
 /// The evidence on `activities` among statements up to `seq`.
-async fn evidence_on<S: Store>(
+pub async fn evidence_on<S: Store>(
     store: &S,
     activities: Vec<String>,
     seq: i64,
 ) -> Result<Vec<Evidence>, ApiError> {
-    if activities.is_empty() {
-        return Ok(Vec::new());
+    let mut evidence = Vec::new();
+    for chunk in activities.chunks(ACTIVITIES_PER_READ) {
+        let rows = store
+            .evidence(EvidenceOf::Activities(chunk.to_vec()))
+            .await?;
+        let parsed: Vec<Evidence> = tokio::task::spawn_blocking(move || {
+            rows.into_iter()
+                .filter(|row| row.seq <= seq)
+                .filter_map(|row| {
+                    let json: Value = serde_json::from_str(&row.json).ok()?;
+                    Evidence::from_statement(&json, row.stored, row.voided)
+                })
+                .collect()
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        evidence.extend(parsed);
     }
-    let rows = store.evidence(EvidenceOf::Activities(activities)).await?;
-    tokio::task::spawn_blocking(move || {
-        rows.into_iter()
-            .filter(|row| row.seq <= seq)
-            .filter_map(|row| {
-                let json: Value = serde_json::from_str(&row.json).ok()?;
-                Evidence::from_statement(&json, row.stored, row.voided)
-            })
-            .collect()
-    })
-    .await
-    .map_err(ApiError::internal)
+    Ok(evidence)
 }
 
 async fn build<S: Store>(store: &S, seq: i64) -> Result<Cached, ApiError> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use store::{Accepted, Store, StoreError};
 use tokio::sync::Notify;
+use uuid::Uuid;
 
 use super::cache::SharedEngine;
 use crate::Shared;
@@ -24,13 +25,15 @@ struct Dirty {
     everyone: bool,
     /// IFI keys of the actors of new statements.
     agents: HashSet<String>,
+    /// Statements voided since: their actors' completions change.
+    voided: HashSet<Uuid>,
 }
 
 /// Whose completions a write may have changed.
 #[derive(Debug, Default)]
 pub struct Touched {
-    everyone: bool,
     agents: HashSet<String>,
+    voided: HashSet<Uuid>,
 }
 
 /// Collects what changed, per store, for the background task.
@@ -42,14 +45,14 @@ pub struct Deriver {
 }
 
 impl Deriver {
-    /// What storing these statements may change: their actors' completions (everyone's after a
-    /// void, whose target's actor is not at hand). Taken before the statements move into the
-    /// store; given to [`Deriver::stored`] once they are stored.
+    /// What storing these statements may change: their actors' completions, and those of the
+    /// actors of the statements they void. Taken before the statements move into the store;
+    /// given to [`Deriver::stored`] once they are stored.
     pub fn touched(statements: &[Accepted]) -> Touched {
         let mut touched = Touched::default();
         for a in statements {
             if a.voiding {
-                touched.everyone = true;
+                touched.voided.extend(a.target);
             } else if let Some(ifi) = a.statement.get("actor").and_then(xapi::agent::Ifi::of) {
                 touched.agents.insert(ifi.key());
             }
@@ -59,19 +62,33 @@ impl Deriver {
 
     /// Statements were stored in `store`.
     pub fn stored(&self, store: &str, touched: Touched) {
-        self.mark(store, touched.everyone, touched.agents);
+        self.mark(
+            store,
+            Dirty {
+                everyone: false,
+                agents: touched.agents,
+                voided: touched.voided,
+            },
+        );
     }
 
     /// Facts were recorded in `store`: anyone's completions may have changed.
     pub fn facts_changed(&self, store: &str) {
-        self.mark(store, true, HashSet::new());
+        self.mark(
+            store,
+            Dirty {
+                everyone: true,
+                ..Dirty::default()
+            },
+        );
     }
 
-    fn mark(&self, store: &str, everyone: bool, agents: HashSet<String>) {
+    fn mark(&self, store: &str, changed: Dirty) {
         if let Ok(mut pending) = self.pending.lock() {
             let dirty = pending.entry(store.to_string()).or_default();
-            dirty.everyone |= everyone;
-            dirty.agents.extend(agents);
+            dirty.everyone |= changed.everyone;
+            dirty.agents.extend(changed.agents);
+            dirty.voided.extend(changed.voided);
         }
         self.wake.notify_one();
     }
@@ -107,13 +124,35 @@ pub fn spawn<S: Store>(state: Shared<S>) {
                         continue;
                     }
                 };
-                let whom = (!dirty.everyone).then_some(dirty.agents);
-                if let Err(error) = derive(&state, &name, &store, whom).await {
-                    tracing::warn!(
-                        error = error.message,
-                        store = name,
-                        "completions not derived"
-                    );
+                let everyone = dirty.everyone;
+                let mut agents = dirty.agents.clone();
+                if !everyone {
+                    // A void changes the completions of its target's actor.
+                    for id in &dirty.voided {
+                        if let Ok(Some(target)) = store.statement(*id, true).await
+                            && let Ok(json) =
+                                serde_json::from_str::<serde_json::Value>(&target.json)
+                            && let Some(ifi) = json.get("actor").and_then(xapi::agent::Ifi::of)
+                        {
+                            agents.insert(ifi.key());
+                        }
+                    }
+                }
+                let whom = (!everyone).then_some(agents);
+                match derive(&state, &name, &store, whom).await {
+                    Ok(_) => {}
+                    Err(error) => {
+                        // Derive again later: nothing of what changed is forgotten.
+                        if error.code != "facts_changed" {
+                            tracing::warn!(
+                                error = error.message,
+                                store = name,
+                                "completions not derived; trying again"
+                            );
+                        }
+                        state.deriver.mark(&name, dirty);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
                 }
             }
         }
@@ -128,14 +167,22 @@ async fn derive<S: Store>(
     store: &S,
     agents: Option<HashSet<String>>,
 ) -> Result<(usize, usize), ApiError> {
-    let engine = state.engines.current(name, store).await?;
+    let (engine, as_of) = state.engines.current_as_of(name, store).await?;
     let diff = diff(store, engine, agents).await?;
     if diff.added.is_empty() && diff.invalidated.is_empty() {
         return Ok((0, 0));
     }
-    Ok(store
-        .sync_completions(PRINCIPAL.to_string(), diff.persons, diff.derived)
-        .await?)
+    match store
+        .sync_completions(PRINCIPAL.to_string(), diff.persons, diff.derived, as_of)
+        .await
+    {
+        Err(store::StoreError::FactsChanged) => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "facts_changed",
+            "written meanwhile",
+        )),
+        other => Ok(other?),
+    }
 }
 
 /// How the stored completions differ from those an engine derives.

@@ -9,10 +9,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use compliance::{Engine, Evidence, Fact, Filter};
+use compliance::{Engine, Fact, Filter};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use store::{EvidenceOf, Scope, Store};
+use store::{Scope, Store};
 
 use crate::Shared;
 use crate::auth::Authenticated;
@@ -406,45 +406,29 @@ async fn load_facts<S: Store>(store: &S) -> Result<Vec<(i64, Fact, Timestamp)>, 
 }
 
 /// Builds an engine from scratch: every fact and every statement on the activities they name
-/// (what `attest compliance rederive` compares the stored completions with).
-pub async fn build_from_scratch<S: Store>(store: &S) -> Result<Engine, ApiError> {
-    let facts: Vec<(Fact, Timestamp)> = load_facts(store)
-        .await?
-        .into_iter()
-        .map(|(_, fact, at)| (fact, at))
-        .collect();
-    let mut activities = BTreeSet::new();
-    for (fact, _) in &facts {
-        match fact {
-            Fact::ProcedureVersion { activity_iri, .. } => {
-                activities.insert(activity_iri.clone());
-            }
+/// (what `attest compliance rederive` compares the stored completions with), with the
+/// watermarks it is current to.
+pub async fn build_from_scratch<S: Store>(
+    store: &S,
+) -> Result<(Engine, (Option<i64>, i64)), ApiError> {
+    let (_, seq) = store.compliance_watermarks().await?;
+    let loaded = load_facts(store).await?;
+    let facts_newest = loaded.last().map(|(id, _, _)| *id);
+    let facts: Vec<(Fact, Timestamp)> =
+        loaded.into_iter().map(|(_, fact, at)| (fact, at)).collect();
+    let activities: BTreeSet<String> = facts
+        .iter()
+        .filter_map(|(fact, _)| match fact {
+            Fact::ProcedureVersion { activity_iri, .. } => Some(activity_iri.clone()),
             Fact::Requirement {
                 effectiveness: Some(check),
                 ..
-            } => {
-                activities.insert(check.activity_iri.clone());
-            }
-            _ => {}
-        }
-    }
-    let rows = if activities.is_empty() {
-        Vec::new()
-    } else {
-        store
-            .evidence(EvidenceOf::Activities(activities.iter().cloned().collect()))
-            .await?
-    };
-    let evidence: Vec<Evidence> = rows
-        .iter()
-        .filter_map(|row| {
-            serde_json::from_str::<Value>(&row.json)
-                .ok()
-                .and_then(|s| Evidence::from_statement(&s, row.stored, row.voided))
+            } => Some(check.activity_iri.clone()),
+            _ => None,
         })
-        .filter(|e| activities.contains(&e.activity_iri))
         .collect();
-    Ok(compliance::engine(&facts, evidence))
+    let evidence = cache::evidence_on(store, activities.into_iter().collect(), seq).await?;
+    Ok((compliance::engine(&facts, evidence), (facts_newest, seq)))
 }
 
 /// Runs `answer` on the store's engine, brought up to date first, on a blocking thread (a
@@ -571,6 +555,13 @@ async fn status<S: Store>(
                 }
             }
         };
+        let answer_at = |k: Timestamp| -> Value {
+            if engine.knows(&person, k) {
+                answer_at(k)
+            } else {
+                json!({"status": "NOT_QUALIFIED", "reason": compliance::Reason::UnknownPerson.name()})
+            }
+        };
         let mut answer = answer_at(i.known);
         if i.known_given {
             // What the system says now about the same instant: an auditor sees at once whether
@@ -622,10 +613,11 @@ async fn completions<S: Store>(
 ) -> Result<Json<Value>, ApiError> {
     auth.require(&[Scope::AllRead], "read completions")?;
     let params = Params::parse(query.as_deref(), &["person"])?;
-    let stored = auth
-        .store
-        .completions(params.get("person").map(str::to_string))
-        .await?;
+    let person = match params.get("person") {
+        Some("") => return Err(ApiError::bad_request("person: empty")),
+        other => other.map(str::to_string),
+    };
+    let stored = auth.store.completions(person).await?;
     let list: Vec<Value> = stored
         .iter()
         .map(|c| {

@@ -722,11 +722,24 @@ async fn concurrent_feeds_cannot_give_one_identifier_to_two_people() {
 async fn an_unknown_person_is_not_qualified() {
     let server = TestServer::start().await;
     plant(&server).await;
-    let q = get(&server, "/api/compliance/status?person=nobody").await;
-    assert_eq!(
-        (q["status"].as_str(), q["reason"].as_str()),
-        (Some("NOT_QUALIFIED"), Some("UNKNOWN_PERSON"))
-    );
+    for form in ["", "&procedure=SOP-123", "&function=packaging"] {
+        let q = get(
+            &server,
+            &format!("/api/compliance/status?person=nobody{form}"),
+        )
+        .await;
+        assert_eq!(
+            (q["status"].as_str(), q["reason"].as_str()),
+            (Some("NOT_QUALIFIED"), Some("UNKNOWN_PERSON")),
+            "{form}: {q}"
+        );
+    }
+    let empty = server
+        .request(Method::GET, "/api/compliance/completions?person=")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(empty.status(), 400);
 }
 
 #[tokio::test]

@@ -499,11 +499,13 @@ impl<B: Backend> Store for SqlStore<B> {
         principal: String,
         persons: Option<Vec<String>>,
         derived: Vec<(String, String)>,
+        as_of: (Option<i64>, i64),
     ) -> Result<(usize, usize), StoreError> {
         self.write(|reply| Command::SyncCompletions {
             principal,
             persons,
             derived,
+            as_of,
             reply,
         })
         .await

@@ -78,6 +78,7 @@ pub(crate) enum Command {
         principal: String,
         persons: Option<Vec<String>>,
         derived: Vec<(String, String)>,
+        as_of: (Option<i64>, i64),
         reply: Reply<(usize, usize)>,
     },
     Checkpoint {
@@ -375,10 +376,11 @@ fn apply(conn: &mut impl Sql, cx: &mut Context<'_>, command: Command) -> Box<dyn
             principal,
             persons,
             derived,
+            as_of,
             reply,
         } => finish!(
             reply,
-            sync_completions(conn, cx, &principal, persons.as_deref(), &derived)
+            sync_completions(conn, cx, &principal, persons.as_deref(), &derived, as_of)
         ),
         Command::RecordFacts {
             principal,
@@ -596,7 +598,11 @@ fn sync_completions(
     principal: &str,
     persons: Option<&[String]>,
     derived: &[(String, String)],
+    as_of: (Option<i64>, i64),
 ) -> Result<(usize, usize), StoreError> {
+    if super::reads::compliance_watermarks(conn)? != as_of {
+        return Err(StoreError::FactsChanged);
+    }
     let now = Timestamp::from_microsecond(cx.stored_us)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?
         .to_string();
