@@ -229,6 +229,13 @@ fn completions_stored_by_the_server_agree_with_a_derivation_from_scratch() {
         )
         .await
         .expect("send");
+        let decision = post(
+            "/api/compliance/decisions",
+            json!({"person": "ann", "procedure": "SOP-9", "context": {"batch": "B-1"}}),
+        )
+        .await
+        .expect("send");
+        assert_eq!(decision.status(), 201);
         // Wait until the background derivation has caught up with the last write.
         let mut stable = 0;
         let mut last = String::new();
@@ -267,4 +274,17 @@ fn completions_stored_by_the_server_agree_with_a_derivation_from_scratch() {
     assert!(err.contains("1 completions derived"), "{err}");
     let (ok, out, err) = run(dir.path(), &["verify"]);
     assert!(ok, "{out}{err}");
+    // A recorded gate decision edited afterwards is caught and named.
+    let conn = rusqlite::Connection::open(dir.path().join("attest.db")).expect("db");
+    conn.execute(
+        "UPDATE compliance_decisions SET body = replace(body, 'NOT_QUALIFIED', 'QUALIFIED')",
+        [],
+    )
+    .expect("tamper");
+    let (ok, out, err) = run(dir.path(), &["verify"]);
+    assert!(!ok, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("compliance_decision"),
+        "{out}{err}"
+    );
 }

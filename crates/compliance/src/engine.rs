@@ -61,6 +61,26 @@ pub enum EffectivenessState {
     Failed,
 }
 
+/// An effectiveness check as it stands: its state, and the attempt that decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub state: EffectivenessState,
+    /// The statement of the deciding attempt.
+    pub statement: Option<String>,
+    /// Its `result.score.scaled`.
+    pub score: Option<f64>,
+}
+
+impl Check {
+    fn of(state: EffectivenessState, by: Option<&Evidence>) -> Check {
+        Check {
+            state,
+            statement: by.map(|e| e.statement_id.clone()),
+            score: by.and_then(|e| e.score_scaled),
+        }
+    }
+}
+
 impl EffectivenessState {
     pub fn name(self) -> &'static str {
         match self {
@@ -120,7 +140,7 @@ pub struct Qualification {
     pub late_entries: Vec<String>,
     /// The effectiveness check on the completion, where the requirement has one, and the
     /// statement that decided it.
-    pub effectiveness: Option<(EffectivenessState, Option<String>)>,
+    pub effectiveness: Option<Check>,
     /// The completion rule (id, version) the evidence was judged by.
     pub rule: Option<(String, u32)>,
     pub achieved_at: Option<Timestamp>,
@@ -134,7 +154,7 @@ struct Answer<'a> {
     version: Option<&'a str>,
     achievement: Option<Achievement<'a>>,
     expires_at: Option<Timestamp>,
-    effectiveness: Option<(EffectivenessState, Option<&'a str>)>,
+    effectiveness: Option<(EffectivenessState, Option<&'a Evidence>)>,
 }
 
 impl<'a> Answer<'a> {
@@ -164,9 +184,7 @@ impl<'a> Answer<'a> {
                 .as_ref()
                 .map(Achievement::late_entries)
                 .unwrap_or_default(),
-            effectiveness: self
-                .effectiveness
-                .map(|(state, by)| (state, by.map(str::to_string))),
+            effectiveness: self.effectiveness.map(|(state, by)| Check::of(state, by)),
             rule: self.achievement.as_ref().map(Achievement::rule),
             achieved_at: self.achievement.as_ref().map(|a| a.at),
             expires_at: self.expires_at,
@@ -604,7 +622,7 @@ impl Engine {
             && answer.status != Status::NotQualified
         {
             let (state, by) = self.effectiveness(ifis, check, achievement.at, t, k);
-            answer.effectiveness = Some((state, by.map(|e| e.statement_id.as_str())));
+            answer.effectiveness = Some((state, by));
             match state {
                 EffectivenessState::Pending => answer.status = Status::TrainedEffectivenessPending,
                 EffectivenessState::Failed => {

@@ -17,8 +17,9 @@ mod gxp;
 mod model;
 
 pub use engine::{
-    Assignment, AssignmentReason, AssignmentStatus, Completion, EffectivenessState, Engine, Expiry,
-    Filter, FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus, Status,
+    Assignment, AssignmentReason, AssignmentStatus, Check, Completion, EffectivenessState, Engine,
+    Expiry, Filter, FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus,
+    Status,
 };
 pub use facts::{Fact, FactError, engine, master};
 pub use gxp::{VoidPolicy, VoidRefusal};

@@ -88,6 +88,17 @@ pub struct StoredCompletion {
     pub invalidated_at: Option<Timestamp>,
 }
 
+/// A recorded qualification decision (the question a gate asked and the answer it got).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDecision {
+    pub id: i64,
+    pub person: String,
+    /// The question and the answer, as JSON.
+    pub body: String,
+    pub principal: String,
+    pub recorded_at: Timestamp,
+}
+
 /// A statement as stored, with the values the store keeps beside it.
 #[derive(Debug, Clone)]
 pub struct StoredStatement {
@@ -218,6 +229,21 @@ pub trait Store: Send + Sync + Clone + 'static {
 
     /// Every compliance fact in recording order: (id, kind, body, reason, principal, recorded at).
     fn facts(&self) -> impl Future<Output = Result<Vec<StoredFact>, StoreError>> + Send;
+
+    /// Records a qualification decision (JSON `body` about `person`), ledgered; returns its id and
+    /// recording time.
+    fn record_decision(
+        &self,
+        principal: String,
+        person: String,
+        body: String,
+    ) -> impl Future<Output = Result<(i64, Timestamp), StoreError>> + Send;
+
+    /// Recorded decisions about one person (everyone when `None`), oldest first.
+    fn decisions(
+        &self,
+        person: Option<String>,
+    ) -> impl Future<Output = Result<Vec<StoredDecision>, StoreError>> + Send;
 
     /// Stored completions, valid and invalidated, oldest first: one person's, or everyone's.
     fn completions(

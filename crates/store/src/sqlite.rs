@@ -354,6 +354,17 @@ CREATE TABLE compliance_completions (
     invalidated_at TEXT
 );
 CREATE INDEX compliance_completions_person ON compliance_completions (person, id);
+
+-- Qualification decisions asked for by a gate (an MES before a batch step, regulated.md F5):
+-- the question, the answer given and the evidence it rested on, as they were.
+CREATE TABLE compliance_decisions (
+    id          INTEGER PRIMARY KEY,
+    person      TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    principal   TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX compliance_decisions_person ON compliance_decisions (person, id);
 "#,
 ];
 

@@ -314,7 +314,11 @@ fn s8_a_capa_assigns_named_people_and_checks_effectiveness() {
     assert_eq!(ann[0].evidence, vec!["ann8again"]);
     assert_eq!(
         ann[0].effectiveness,
-        Some((EffectivenessState::Pending, None))
+        Some(Check {
+            state: EffectivenessState::Pending,
+            statement: None,
+            score: None
+        })
     );
     let requirement = |person: &str, t: &str| {
         e.person_status(person, at(t), k)
@@ -333,7 +337,11 @@ fn s8_a_capa_assigns_named_people_and_checks_effectiveness() {
     let bob = capa_of("bob", "2026-07-11");
     assert_eq!(
         bob[0].effectiveness,
-        Some((EffectivenessState::Failed, Some("bobquiz".into())))
+        Some(Check {
+            state: EffectivenessState::Failed,
+            statement: Some("bobquiz".into()),
+            score: Some(0.6)
+        })
     );
     assert_eq!(bob[1].reason, AssignmentReason::EffectivenessFailed);
     assert_eq!(bob[1].status, AssignmentStatus::Open);

@@ -14,7 +14,7 @@
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
-use super::{EffectivenessState, Engine};
+use super::{Check, EffectivenessState, Engine};
 use crate::model::{
     GracePolicy, Interval, ProcedureVersion, Recurrence, Requirement, Scope, TrainingImpact,
 };
@@ -95,7 +95,7 @@ pub struct Assignment {
     /// The statements of the completion that closed it.
     pub evidence: Vec<String>,
     /// The effectiveness check of that completion, and the statement that decided it.
-    pub effectiveness: Option<(EffectivenessState, Option<String>)>,
+    pub effectiveness: Option<Check>,
 }
 
 /// The registration namespace: a fixed UUID, so registrations are the same on every node.
@@ -319,8 +319,7 @@ impl Engine {
                     assignment.evidence = a.statements();
                     if let Some(check) = &r.effectiveness {
                         let (state, by) = self.effectiveness(ifis, check, a.at, t, k);
-                        assignment.effectiveness =
-                            Some((state, by.map(|e| e.statement_id.clone())));
+                        assignment.effectiveness = Some(Check::of(state, by));
                         if let (EffectivenessState::Failed, Some(failed)) = (state, by)
                             && ends.is_none_or(|end| failed.timestamp < end)
                         {

@@ -84,12 +84,22 @@ impl Engine {
 
     /// Every assignment overdue at `t`, as known at `k`.
     pub fn overdue(&self, filter: &Filter, t: Timestamp, k: Timestamp) -> Vec<Assignment> {
+        self.assignments_in(filter, &[AssignmentStatus::Overdue], t, k)
+    }
+
+    /// Every assignment in one of `statuses` at `t`, as known at `k`.
+    pub fn assignments_in(
+        &self,
+        filter: &Filter,
+        statuses: &[AssignmentStatus],
+        t: Timestamp,
+        k: Timestamp,
+    ) -> Vec<Assignment> {
         self.covered(filter, t, k)
             .into_iter()
             .flat_map(|(person, _)| self.assignments(person, t, k))
             .filter(|a| {
-                a.status == AssignmentStatus::Overdue
-                    && Self::in_function(filter, a.function.as_ref())
+                statuses.contains(&a.status) && Self::in_function(filter, a.function.as_ref())
             })
             .collect()
     }

@@ -20,6 +20,15 @@ pub struct Rule<'a> {
 pub struct Effectiveness<'a> {
     state: &'static str,
     statement: Option<&'a str>,
+    score: Option<f64>,
+}
+
+fn effectiveness(check: &compliance::Check) -> Effectiveness<'_> {
+    Effectiveness {
+        state: check.state.name(),
+        statement: check.statement.as_deref(),
+        score: check.score,
+    }
 }
 
 #[derive(Serialize)]
@@ -49,10 +58,7 @@ pub fn qualification_out(q: &Qualification) -> QualificationOut<'_> {
         }),
         achieved_at: q.achieved_at.map(|t| t.to_string()),
         expires_at: q.expires_at.map(|t| t.to_string()),
-        effectiveness: q.effectiveness.as_ref().map(|(state, by)| Effectiveness {
-            state: state.name(),
-            statement: by.as_deref(),
-        }),
+        effectiveness: q.effectiveness.as_ref().map(effectiveness),
     }
 }
 
@@ -131,10 +137,7 @@ pub fn assignment_out<'a>(
         status: a.status.name(),
         closed_at: a.closed_at.map(|t| t.to_string()),
         evidence: &a.evidence,
-        effectiveness: a.effectiveness.as_ref().map(|(state, by)| Effectiveness {
-            state: state.name(),
-            statement: by.as_deref(),
-        }),
+        effectiveness: a.effectiveness.as_ref().map(effectiveness),
     }
 }
 

@@ -31,8 +31,10 @@ pub fn routes<S: Store>() -> Router<Shared<S>> {
         .route("/status", get(status::<S>))
         .route("/assignments", get(assignments::<S>))
         .route("/completions", get(completions::<S>))
+        .route("/decisions", get(decisions::<S>).post(decide::<S>))
         .route("/reports/gaps", get(gaps::<S>))
         .route("/reports/overdue", get(overdue::<S>))
+        .route("/reports/assignments", get(assignments_report::<S>))
         .route("/reports/expiring", get(expiring::<S>))
         .route("/quality-events/{id}", get(quality_event::<S>))
 }
@@ -524,44 +526,7 @@ async fn status<S: Store>(
         }
     };
     let answer = with_engine(&state, &auth, move |engine| {
-        let answer_at = |k: Timestamp| -> Value {
-            match &subject {
-                Subject::Procedure(procedure) => {
-                    let (q, requirement) = engine.procedure_answer(&person, procedure, i.at, k);
-                    let mut answer = answers::qualification(&q);
-                    answer["requirement"] = json!(requirement);
-                    answer
-                }
-                Subject::Function(function) => {
-                    let status = engine.function_status(&person, function, i.at, k);
-                    json!({
-                        "status": status.status.name(),
-                        "reason": status.reason.map(|r| r.name()),
-                        "requirements": status.requirements.iter().map(|(id, q)| {
-                            let mut q = answers::qualification(q);
-                            q["requirement"] = json!(id);
-                            q
-                        }).collect::<Vec<_>>(),
-                    })
-                }
-                Subject::Everything => {
-                    let status = engine.person_status(&person, i.at, k);
-                    json!({
-                        "status": status.status.name(),
-                        "reason": status.reason.map(|r| r.name()),
-                        "functions": status.functions,
-                        "requirements": status.requirements.iter().map(answers::requirement).collect::<Vec<_>>(),
-                    })
-                }
-            }
-        };
-        let answer_at = |k: Timestamp| -> Value {
-            if engine.knows(&person, k) {
-                answer_at(k)
-            } else {
-                json!({"status": "NOT_QUALIFIED", "reason": compliance::Reason::UnknownPerson.name()})
-            }
-        };
+        let answer_at = |k: Timestamp| status_answer(engine, &person, &subject, i.at, k);
         let mut answer = answer_at(i.known);
         if i.known_given {
             // What the system says now about the same instant: an auditor sees at once whether
@@ -581,6 +546,154 @@ async fn status<S: Store>(
     let mut answer = answer;
     stamp(&mut answer, &i);
     Ok(Json(answer))
+}
+
+/// The answer to a status question about `person` at `at` as known at `k`.
+fn status_answer(
+    engine: &Engine,
+    person: &str,
+    subject: &Subject,
+    at: Timestamp,
+    k: Timestamp,
+) -> Value {
+    if !engine.knows(person, k) {
+        return json!({"status": "NOT_QUALIFIED", "reason": compliance::Reason::UnknownPerson.name()});
+    }
+    match subject {
+        Subject::Procedure(procedure) => {
+            let (q, requirement) = engine.procedure_answer(person, procedure, at, k);
+            let mut answer = answers::qualification(&q);
+            answer["requirement"] = json!(requirement);
+            answer
+        }
+        Subject::Function(function) => {
+            let status = engine.function_status(person, function, at, k);
+            json!({
+                "status": status.status.name(),
+                "reason": status.reason.map(|r| r.name()),
+                "requirements": status.requirements.iter().map(|(id, q)| {
+                    let mut q = answers::qualification(q);
+                    q["requirement"] = json!(id);
+                    q
+                }).collect::<Vec<_>>(),
+            })
+        }
+        Subject::Everything => {
+            let status = engine.person_status(person, at, k);
+            json!({
+                "status": status.status.name(),
+                "reason": status.reason.map(|r| r.name()),
+                "functions": status.functions,
+                "requirements": status.requirements.iter().map(answers::requirement).collect::<Vec<_>>(),
+            })
+        }
+    }
+}
+
+/// `POST /decisions` with `{"person", "procedure" | "function" (or neither), "at", "context"}`:
+/// a gate (an MES before a batch step) asks whether the person is qualified at `at` (default
+/// now), as known now, and the question, the answer and its evidence are recorded, ledgered
+/// (regulated.md F5). The answer is the `/status` answer with the decision's `id`.
+async fn decide<S: Store>(
+    State(state): State<Shared<S>>,
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    auth.require(&[Scope::All], "record qualification decisions")?;
+    Params::parse(query.as_deref(), &[])?;
+    let body: Value = xapi::json::parse_strict(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let object = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("the body is a JSON object"))?;
+    if let Some(extra) = object
+        .keys()
+        .find(|k| !["person", "procedure", "function", "at", "context"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_request(format!("unknown property '{extra}'")));
+    }
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        match object.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => Ok(Some(s.clone())),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "{name}: an id (1 to 200 characters)"
+            ))),
+        }
+    };
+    let person = text("person")?.ok_or_else(|| ApiError::bad_request("person: missing"))?;
+    let subject = match (text("procedure")?, text("function")?) {
+        (Some(p), None) => Subject::Procedure(p),
+        (None, Some(f)) => Subject::Function(f),
+        (None, None) => Subject::Everything,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give at most one of procedure and function",
+            ));
+        }
+    };
+    let now = Timestamp::now();
+    let at = match object.get("at") {
+        None | Some(Value::Null) => now,
+        Some(Value::String(t)) => xapi::rules::parse_timestamp(t)
+            .ok_or_else(|| ApiError::bad_request("at: not an ISO 8601 timestamp"))?,
+        Some(_) => return Err(ApiError::bad_request("at: a timestamp")),
+    };
+    let context = match object.get("context") {
+        None | Some(Value::Null) => Value::Null,
+        Some(c @ Value::Object(_)) => c.clone(),
+        Some(_) => return Err(ApiError::bad_request("context: an object")),
+    };
+    let mut question = json!({"person": person, "at": at.to_string(), "context": context});
+    match &subject {
+        Subject::Procedure(p) => question["procedure"] = json!(p),
+        Subject::Function(f) => question["function"] = json!(f),
+        Subject::Everything => {}
+    }
+    let who = person.clone();
+    let answer = with_engine(&state, &auth, move |engine| {
+        status_answer(engine, &who, &subject, at, now)
+    })
+    .await?;
+    let record = json!({"question": question, "answer": answer, "asKnownAt": now.to_string()});
+    let (id, recorded_at) = auth
+        .store
+        .record_decision(auth.credential.principal(), person, record.to_string())
+        .await?;
+    let mut answer = answer;
+    answer["decision"] = json!(id);
+    answer["recordedAt"] = json!(recorded_at.to_string());
+    answer["asKnownAt"] = json!(now.to_string());
+    answer["at"] = json!(at.to_string());
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// `GET /decisions[?person=P]`: the recorded decisions, oldest first.
+async fn decisions<S: Store>(
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(&[Scope::AllRead], "read qualification decisions")?;
+    let params = Params::parse(query.as_deref(), &["person"])?;
+    let person = match params.get("person") {
+        Some("") => return Err(ApiError::bad_request("person: empty")),
+        other => other.map(str::to_string),
+    };
+    let list: Vec<Value> = auth
+        .store
+        .decisions(person)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let mut row = serde_json::from_str::<Value>(&d.body).unwrap_or(Value::Null);
+            row["id"] = json!(d.id);
+            row["recordedBy"] = json!(d.principal);
+            row["recordedAt"] = json!(d.recorded_at.to_string());
+            row
+        })
+        .collect();
+    Ok(Json(json!({"decisions": list})))
 }
 
 /// `GET /assignments?person=P[&at=T][&asKnownAt=K]`.
@@ -718,6 +831,60 @@ async fn overdue<S: Store>(
     }
     let text = with_engine(&state, &auth, move |engine| {
         let rows = engine.overdue(&filter, i.at, i.known);
+        report(
+            &filter,
+            &i,
+            None,
+            Rows {
+                assignments: rows
+                    .iter()
+                    .map(|a| answers::assignment_out(a, Some((engine, i.known))))
+                    .collect(),
+            },
+        )
+    })
+    .await??;
+    Ok(json_text(text))
+}
+
+/// `GET /reports/assignments?status=S[,S…][&site=S][&function=F][&at=T][&asKnownAt=K]`: every
+/// assignment in one of the statuses (OPEN, OVERDUE, COMPLETE, SUPERSEDED, CANCELLED) at T.
+async fn assignments_report<S: Store>(
+    State(state): State<Shared<S>>,
+    auth: Authenticated<S>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    use compliance::AssignmentStatus as A;
+    auth.require(&[Scope::AllRead], "read compliance reports")?;
+    let (params, filter, i) = report_params(query.as_deref(), &["status"])?;
+    let statuses = params
+        .get("status")
+        .ok_or_else(|| ApiError::bad_request("status: missing (e.g. OPEN,OVERDUE)"))?
+        .split(',')
+        .map(|name| {
+            [
+                A::Open,
+                A::Overdue,
+                A::Complete,
+                A::Superseded,
+                A::Cancelled,
+            ]
+            .into_iter()
+            .find(|s| s.name() == name.trim())
+            .ok_or_else(|| {
+                ApiError::invalid_parameter(
+                    "status",
+                    format!("'{name}' is not OPEN, OVERDUE, COMPLETE, SUPERSEDED or CANCELLED"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    #[derive(serde::Serialize)]
+    struct Rows<'a> {
+        assignments: Vec<answers::AssignmentOut<'a>>,
+    }
+    let text = with_engine(&state, &auth, move |engine| {
+        let rows = engine.assignments_in(&filter, &statuses, i.at, i.known);
         report(
             &filter,
             &i,

@@ -187,6 +187,28 @@ async fn s2_revision_assigns_the_function_and_supersedes_after_grace() {
     )
     .await;
     assert_eq!(person_of(&overdue, "assignments"), vec!["bob", "cid"]);
+    let open = get(
+        &server,
+        &format!(
+            "/api/compliance/reports/assignments?status=OPEN&at={}",
+            enc("2026-05-10T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(
+        person_of(&open, "assignments"),
+        vec!["bob", "cid"],
+        "a plant-wide list of open assignments"
+    );
+    let bad = server
+        .request(
+            Method::GET,
+            "/api/compliance/reports/assignments?status=LATE",
+        )
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(bad.status(), 400);
     let overdue_a = get(
         &server,
         &format!(
@@ -414,6 +436,10 @@ async fn s8_capa_retraining_with_a_delayed_quiz() {
     assert_eq!(by(rows, "ann")[0]["effectiveness"]["state"], "PASSED");
     let bob = by(rows, "bob");
     assert_eq!(bob[0]["effectiveness"]["state"], "FAILED");
+    assert_eq!(
+        bob[0]["effectiveness"]["score"], 0.6,
+        "the closure record shows the quiz score"
+    );
     assert_eq!(
         bob[1]["reason"], "EFFECTIVENESS_FAILED",
         "reopened: {closed}"
@@ -972,4 +998,93 @@ async fn s4_a_void_of_gxp_evidence_needs_a_reason_and_not_the_learner_a4() {
                        "object": {"objectType": "StatementRef", "id": game}}),
         )
         .await;
+}
+
+#[tokio::test]
+async fn s1_f5_a_gate_decision_is_recorded_with_its_evidence_and_stays_answerable() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let id = server
+        .store(&completed("E1", "7", "2026-01-10T09:00:00Z"))
+        .await
+        .remove(0);
+    let ask = |body: Value| {
+        server
+            .request(Method::POST, "/api/compliance/decisions")
+            .json(&body)
+            .send()
+    };
+    let response = ask(
+        json!({"person": "ann", "procedure": "SOP-123", "at": "2026-03-04T09:12:00Z",
+                              "context": {"batch": "B-2231", "step": 40, "site": "A"}}),
+    )
+    .await
+    .expect("send");
+    assert_eq!(response.status(), 201);
+    let decision: Value = response.json().await.expect("json");
+    assert_eq!(decision["status"], "QUALIFIED", "{decision}");
+    assert_eq!(decision["evidence"], json!([id]));
+    let recorded_at = decision["recordedAt"].as_str().expect("time").to_string();
+
+    // Later the evidence is voided; the recorded decision and the as-known-then answer stand.
+    server
+        .store(&json!({"actor": {"mbox": "mailto:qa@plant.example"},
+                       "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+                       "object": {"objectType": "StatementRef", "id": id}}))
+        .await;
+    let then = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=ann&procedure=SOP-123&at={}&asKnownAt={}",
+            enc("2026-03-04T09:12:00Z"),
+            enc(&recorded_at)
+        ),
+    )
+    .await;
+    assert_eq!(then["status"], "QUALIFIED");
+    assert_eq!(
+        then["evidence"], decision["evidence"],
+        "the same answer, asked again"
+    );
+    assert_eq!(then["asKnownNow"]["status"], "NOT_QUALIFIED");
+    let log = get(&server, "/api/compliance/decisions?person=ann").await;
+    let entry = &log["decisions"][0];
+    assert_eq!(entry["question"]["context"]["batch"], "B-2231");
+    assert_eq!(entry["question"]["procedure"], "SOP-123");
+    assert_eq!(entry["answer"]["status"], "QUALIFIED");
+    assert_eq!(entry["answer"]["evidence"], json!([id]));
+    assert!(entry["recordedBy"].as_str().is_some_and(|p| !p.is_empty()));
+    let entries = get(&server, "/api/audit/entries?limit=1000").await;
+    assert!(
+        entries["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["action"] == "compliance.decide"),
+        "the decision is ledgered"
+    );
+
+    for (body, code) in [
+        (json!({"procedure": "SOP-123"}), 400),
+        (
+            json!({"person": "ann", "procedure": "SOP-123", "function": "packaging"}),
+            400,
+        ),
+        (json!({"person": "ann", "at": "yesterday"}), 400),
+        (json!({"person": "ann", "context": "B-2231"}), 400),
+        (json!({"person": "ann", "shoe": 42}), 400),
+    ] {
+        assert_eq!(
+            ask(body.clone()).await.expect("send").status(),
+            code,
+            "{body}"
+        );
+    }
+    assert_eq!(
+        get(&server, "/api/compliance/decisions").await["decisions"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "refused questions record nothing"
+    );
 }

@@ -25,7 +25,7 @@ use crate::{
     Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, CredentialChange,
     Document, DocumentKey, DocumentScope, DocumentWrite, Entry, EvidenceOf, EvidenceRow,
     InclusionProof, NewCredential, Preconditions, StatementPage, StatementQuery, Store, StoreError,
-    StoredCompletion, StoredFact, StoredStatement, VerifyingKey,
+    StoredCompletion, StoredDecision, StoredFact, StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -484,6 +484,26 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn facts(&self) -> Result<Vec<StoredFact>, StoreError> {
         self.read(reads::facts).await
+    }
+
+    async fn record_decision(
+        &self,
+        principal: String,
+        person: String,
+        body: String,
+    ) -> Result<(i64, Timestamp), StoreError> {
+        self.write(|reply| Command::RecordDecision {
+            principal,
+            person,
+            body,
+            reply,
+        })
+        .await
+    }
+
+    async fn decisions(&self, person: Option<String>) -> Result<Vec<StoredDecision>, StoreError> {
+        self.read(move |conn| reads::decisions(conn, person.as_deref()))
+            .await
     }
 
     async fn completions(

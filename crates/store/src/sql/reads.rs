@@ -5,7 +5,7 @@ use super::{Arg, Row, Sql, stored_statement};
 use crate::credentials::CredentialRow;
 use crate::{
     Credential, EvidenceOf, EvidenceRow, StatementPage, StatementQuery, StoreError,
-    StoredCompletion, StoredFact,
+    StoredCompletion, StoredDecision, StoredFact,
 };
 
 fn empty() -> StatementPage {
@@ -205,6 +205,38 @@ pub(crate) fn facts(conn: &mut impl Sql) -> Result<Vec<StoredFact>, StoreError> 
         })
     })
     .collect()
+}
+
+/// Recorded decisions about one person (everyone when `None`), oldest first.
+pub(crate) fn decisions(
+    conn: &mut impl Sql,
+    person: Option<&str>,
+) -> Result<Vec<StoredDecision>, StoreError> {
+    const COLUMNS: &str = "id, person, body, principal, recorded_at";
+    let rows = match person {
+        Some(p) => conn.rows(
+            &format!("SELECT {COLUMNS} FROM compliance_decisions WHERE person = $1 ORDER BY id"),
+            &[Arg::Text(p)],
+        )?,
+        None => conn.rows(
+            &format!("SELECT {COLUMNS} FROM compliance_decisions ORDER BY id"),
+            &[],
+        )?,
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(StoredDecision {
+                id: row.int(0)?,
+                person: row.text(1)?,
+                body: row.text(2)?,
+                principal: row.text(3)?,
+                recorded_at: row
+                    .text(4)?
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt("a decision's time is unreadable".into()))?,
+            })
+        })
+        .collect()
 }
 
 /// Stored completions of one person (everyone when `None`), oldest first.

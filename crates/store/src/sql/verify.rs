@@ -9,7 +9,7 @@ use super::ledger_rows::{
     CHECKPOINT_COLUMNS, ENTRY_COLUMNS, PAGE, checkpoint_from_row, entry_from_row,
 };
 use super::reads::{CREDENTIAL_COLUMNS, credential_row};
-use super::writer::{completion_hash, fact_hash, store_content};
+use super::writer::{completion_hash, decision_hash, fact_hash, store_content};
 use super::{Arg, Row, Sql, document_hash};
 use crate::StoreError;
 
@@ -175,6 +175,7 @@ impl Pass {
             Self::check_stores,
             Self::check_facts,
             Self::check_completions,
+            Self::check_decisions,
         ] {
             if let Err(problem) = check(self, conn)? {
                 return Ok(Err(problem));
@@ -343,6 +344,20 @@ impl Pass {
                 Ok((
                     row.int(0)?.to_string(),
                     completion_hash(&row.text(1)?, row.opt_text(2)?.as_deref()),
+                ))
+            },
+        )
+    }
+
+    fn check_decisions(&mut self, conn: &mut impl Sql) -> Result<Result<(), Problem>, StoreError> {
+        self.check_kind(
+            conn,
+            "compliance_decision",
+            "SELECT id, person, body FROM compliance_decisions WHERE id > $1 ORDER BY id LIMIT $2",
+            |row| {
+                Ok((
+                    row.int(0)?.to_string(),
+                    decision_hash(&row.text(1)?, &row.text(2)?),
                 ))
             },
         )

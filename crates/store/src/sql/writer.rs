@@ -74,6 +74,12 @@ pub(crate) enum Command {
         after: Option<i64>,
         reply: Reply<Vec<(i64, Timestamp)>>,
     },
+    RecordDecision {
+        principal: String,
+        person: String,
+        body: String,
+        reply: Reply<(i64, Timestamp)>,
+    },
     SyncCompletions {
         principal: String,
         persons: Option<Vec<String>>,
@@ -292,6 +298,7 @@ fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
         Command::DeleteDocuments { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::RecordFacts { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::SyncCompletions { reply, .. } => Outcome::boxed(reply, Err(error)),
+        Command::RecordDecision { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::Checkpoint { reply } => Outcome::boxed(reply, Err(error)),
     }
 }
@@ -372,6 +379,12 @@ fn apply(conn: &mut impl Sql, cx: &mut Context<'_>, command: Command) -> Box<dyn
                 documents::delete(conn, cx, &principal, &scope, id.as_deref(), &preconditions)
             )
         }
+        Command::RecordDecision {
+            principal,
+            person,
+            body,
+            reply,
+        } => finish!(reply, record_decision(conn, cx, &principal, &person, &body)),
         Command::SyncCompletions {
             principal,
             persons,
@@ -581,6 +594,43 @@ fn record_fact(
             kind: "compliance_fact".into(),
             resource: id.to_string(),
             content: fact_hash(kind, body, reason),
+            previous_content: None,
+        },
+    )?;
+    Ok((id, recorded))
+}
+
+/// The content hash the ledger keeps for a decision: its person and its JSON.
+pub(crate) fn decision_hash(person: &str, body: &str) -> ledger::Hash {
+    ledger::framed_hash(&[person.as_bytes(), body.as_bytes()])
+}
+
+fn record_decision(
+    conn: &mut impl Sql,
+    cx: &mut Context<'_>,
+    principal: &str,
+    person: &str,
+    body: &str,
+) -> Result<(i64, Timestamp), StoreError> {
+    let recorded = Timestamp::from_microsecond(cx.stored_us)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let row = conn
+        .row(
+            "INSERT INTO compliance_decisions (person, body, principal, recorded_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            &[Arg::Text(person), Arg::Text(body), Arg::Text(principal), Arg::Text(&recorded.to_string())],
+        )?
+        .ok_or_else(|| StoreError::Corrupt("an insert returned no id".into()))?;
+    let id = row.int(0)?;
+    let time = cx.time.clone();
+    cx.ledger.append(
+        conn,
+        &time,
+        NewEntry {
+            principal: principal.to_string(),
+            action: "compliance.decide".into(),
+            kind: "compliance_decision".into(),
+            resource: id.to_string(),
+            content: decision_hash(person, body),
             previous_content: None,
         },
     )?;
