@@ -145,11 +145,23 @@ async fn put_statement<S: Store>(
         .map_err(ApiError::invalid_statement)?;
     let contents =
         attachments::check([&accepted.statement], upload.parts, upload.multipart, false)?;
-    let accepted = vec![accepted];
+    store_statements(&state, &credential, &store, vec![accepted], contents).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Stores accepted statements: the GxP void rules first, then the store, then the derivation of
+/// the completions they touch.
+async fn store_statements<S: Store>(
+    state: &Shared<S>,
+    credential: &store::Credential,
+    store: &S,
+    accepted: Vec<Accepted>,
+    contents: Vec<store::AttachmentContent>,
+) -> Result<Vec<Uuid>, ApiError> {
     crate::compliance::check_voids(
-        &state,
+        state,
         &credential.store,
-        &store,
+        store,
         &credential
             .authority_ifi(&state.config.authority_home_page)
             .key(),
@@ -157,11 +169,11 @@ async fn put_statement<S: Store>(
     )
     .await?;
     let touched = Deriver::touched(&accepted);
-    store
+    let ids = store
         .insert_statements(credential.principal(), accepted, contents)
         .await?;
     state.deriver.stored(&credential.store, touched);
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(ids)
 }
 
 async fn post_statements<S: Store>(
@@ -214,21 +226,7 @@ async fn post_statements<S: Store>(
         upload.multipart,
         batch,
     )?;
-    crate::compliance::check_voids(
-        &state,
-        &credential.store,
-        &store,
-        &credential
-            .authority_ifi(&state.config.authority_home_page)
-            .key(),
-        &accepted,
-    )
-    .await?;
-    let touched = Deriver::touched(&accepted);
-    let ids = store
-        .insert_statements(credential.principal(), accepted, contents)
-        .await?;
-    state.deriver.stored(&credential.store, touched);
+    let ids = store_statements(&state, &credential, &store, accepted, contents).await?;
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     Ok(axum::Json(ids).into_response())
 }

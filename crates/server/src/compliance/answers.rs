@@ -160,20 +160,25 @@ pub struct PersonRow<'a> {
 }
 
 pub fn gap<'a>(engine: &'a Engine, g: &'a Gap, k: Timestamp) -> PersonRow<'a> {
-    PersonRow {
-        requirement: requirement_out(&g.requirement),
-        person: &g.person,
-        name: name_of(engine, &g.person, k),
-        sites: &g.sites,
-    }
+    person_row(engine, &g.person, &g.sites, &g.requirement, k)
 }
 
 pub fn expiry<'a>(engine: &'a Engine, e: &'a Expiry, k: Timestamp) -> PersonRow<'a> {
+    person_row(engine, &e.person, &e.sites, &e.requirement, k)
+}
+
+fn person_row<'a>(
+    engine: &'a Engine,
+    person: &'a str,
+    sites: &'a [String],
+    requirement: &'a RequirementStatus,
+    k: Timestamp,
+) -> PersonRow<'a> {
     PersonRow {
-        requirement: requirement_out(&e.requirement),
-        person: &e.person,
-        name: name_of(engine, &e.person, k),
-        sites: &e.sites,
+        requirement: requirement_out(requirement),
+        person,
+        name: name_of(engine, person, k),
+        sites,
     }
 }
 

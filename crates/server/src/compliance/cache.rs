@@ -74,7 +74,7 @@ impl Engines {
 }
 
 /// The activities whose statements count as evidence under these facts.
-fn activities(facts: &[(Fact, Timestamp)]) -> BTreeSet<String> {
+pub fn activities(facts: &[(Fact, Timestamp)]) -> BTreeSet<String> {
     facts
         .iter()
         .filter_map(|(fact, _)| match fact {

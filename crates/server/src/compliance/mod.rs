@@ -2,7 +2,7 @@
 //! docs/openapi-compliance.yaml): master-data facts from HR and QMS feeds (JSON or CSV), and, at
 //! any instant as known at any instant, the qualification of a person with the evidence it rests
 //! on, their assignments, and plant-wide gap, overdue and expiry reports.
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -418,17 +418,7 @@ pub async fn build_from_scratch<S: Store>(
     let facts_newest = loaded.last().map(|(id, _, _)| *id);
     let facts: Vec<(Fact, Timestamp)> =
         loaded.into_iter().map(|(_, fact, at)| (fact, at)).collect();
-    let activities: BTreeSet<String> = facts
-        .iter()
-        .filter_map(|(fact, _)| match fact {
-            Fact::ProcedureVersion { activity_iri, .. } => Some(activity_iri.clone()),
-            Fact::Requirement {
-                effectiveness: Some(check),
-                ..
-            } => Some(check.activity_iri.clone()),
-            _ => None,
-        })
-        .collect();
+    let activities = cache::activities(&facts);
     let evidence = cache::evidence_on(store, activities.into_iter().collect(), seq).await?;
     Ok((compliance::engine(&facts, evidence), (facts_newest, seq)))
 }
@@ -825,12 +815,30 @@ async fn overdue<S: Store>(
 ) -> Result<Response, ApiError> {
     auth.require(&[Scope::AllRead], "read compliance reports")?;
     let (_, filter, i) = report_params(query.as_deref(), &[])?;
+    assignment_rows(
+        &state,
+        &auth,
+        filter,
+        i,
+        vec![compliance::AssignmentStatus::Overdue],
+    )
+    .await
+}
+
+/// The assignments in `statuses` at T as known at K, as a report.
+async fn assignment_rows<S: Store>(
+    state: &Shared<S>,
+    auth: &Authenticated<S>,
+    filter: Filter,
+    i: Instants,
+    statuses: Vec<compliance::AssignmentStatus>,
+) -> Result<Response, ApiError> {
     #[derive(serde::Serialize)]
     struct Rows<'a> {
         assignments: Vec<answers::AssignmentOut<'a>>,
     }
-    let text = with_engine(&state, &auth, move |engine| {
-        let rows = engine.overdue(&filter, i.at, i.known);
+    let text = with_engine(state, auth, move |engine| {
+        let rows = engine.assignments_in(&filter, &statuses, i.at, i.known);
         report(
             &filter,
             &i,
@@ -879,26 +887,7 @@ async fn assignments_report<S: Store>(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    #[derive(serde::Serialize)]
-    struct Rows<'a> {
-        assignments: Vec<answers::AssignmentOut<'a>>,
-    }
-    let text = with_engine(&state, &auth, move |engine| {
-        let rows = engine.assignments_in(&filter, &statuses, i.at, i.known);
-        report(
-            &filter,
-            &i,
-            None,
-            Rows {
-                assignments: rows
-                    .iter()
-                    .map(|a| answers::assignment_out(a, Some((engine, i.known))))
-                    .collect(),
-            },
-        )
-    })
-    .await??;
-    Ok(json_text(text))
+    assignment_rows(&state, &auth, filter, i, statuses).await
 }
 
 /// `GET /reports/expiring[?days=N][&site=S][&function=F][&at=T][&asKnownAt=K]`: qualifications
