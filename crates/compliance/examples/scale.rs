@@ -47,7 +47,7 @@ fn main() {
                 procedure: format!("SOP-{}", f * requirements_per_function + r),
                 grace: GracePolicy::GraceDays(14),
                 recurrence: Recurrence::Relative {
-                    every: SignedDuration::from_hours(24 * 365),
+                    every: Period::Months(12),
                     early_window: SignedDuration::from_hours(24 * 60),
                 },
                 blocking: true,

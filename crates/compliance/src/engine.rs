@@ -1010,7 +1010,7 @@ impl Engine {
                         }
                         _ => a.at,
                     };
-                    from.checked_add(every).ok()
+                    every.after(from)
                 }
             };
             out.push((a, expires));

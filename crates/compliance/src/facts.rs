@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
-    Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,
+    Period, Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,
     Recurrence, Requirement, Scope, Site, TrainingImpact, Verb,
 };
 use crate::{Engine, VOIDED};
@@ -79,6 +79,9 @@ pub enum Fact {
         grace_days: Option<i64>,
         /// Days a completion lasts; none: it does not expire.
         recurrence_days: Option<i64>,
+        /// Calendar months a completion lasts (P12M: an annual refresher falls due on the same
+        /// date each year); instead of `recurrence_days`.
+        recurrence_months: Option<i64>,
         #[serde(default)]
         early_window_days: i64,
         /// Days from an assignment to its due date (default 30).
@@ -176,6 +179,7 @@ impl Fact {
             persons,
             grace_days,
             recurrence_days,
+            recurrence_months,
             early_window_days,
             due_days,
             effectiveness,
@@ -202,6 +206,16 @@ impl Fact {
                 return malformed(
                     "recurrence_days is at least 1 and longer than early_window_days",
                 );
+            }
+            if recurrence_months
+                .is_some_and(|m| !(1..=1200).contains(&m) || m * 28 <= *early_window_days)
+            {
+                return malformed(
+                    "recurrence_months is 1 to 1200 and longer than early_window_days",
+                );
+            }
+            if recurrence_days.is_some() && recurrence_months.is_some() {
+                return malformed("give recurrence_days or recurrence_months, not both");
             }
             let scopes = [
                 function.is_some(),
@@ -487,6 +501,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 procedure,
                 grace_days,
                 recurrence_days,
+                recurrence_months,
                 early_window_days,
                 due_days,
                 effectiveness,
@@ -505,10 +520,17 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 },
                 procedure,
                 grace: grace_days.map_or(GracePolicy::TrainBeforeEffective, GracePolicy::GraceDays),
-                recurrence: recurrence_days.map_or(Recurrence::None, |n| Recurrence::Relative {
-                    every: days(n),
-                    early_window: days(early_window_days),
-                }),
+                recurrence: match (recurrence_days, recurrence_months) {
+                    (Some(n), _) => Recurrence::Relative {
+                        every: Period::Fixed(days(n)),
+                        early_window: days(early_window_days),
+                    },
+                    (None, Some(m)) => Recurrence::Relative {
+                        every: Period::Months(i32::try_from(m).unwrap_or(1200)),
+                        early_window: days(early_window_days),
+                    },
+                    (None, None) => Recurrence::None,
+                },
                 due: days(due_days),
                 effectiveness: effectiveness.map(|e| Effectiveness {
                     activity_iri: e.activity_iri,

@@ -25,7 +25,7 @@ pub use facts::{Fact, FactError, engine, master};
 pub use gxp::{VoidPolicy, VoidRefusal};
 pub use model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
-    Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,
+    Period, Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,
     Recurrence, Requirement, Scope, Site, TrainingImpact, Verb,
 };
 

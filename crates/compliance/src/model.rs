@@ -166,9 +166,37 @@ pub enum Recurrence {
     /// Expires this long after it was achieved; a completion within `early_window` before expiry
     /// extends from the old expiry, not from its own date.
     Relative {
-        every: SignedDuration,
+        every: Period,
         early_window: SignedDuration,
     },
+}
+
+/// A recurrence period: a fixed duration (days), or calendar months (P12M: 2025-04-10 to
+/// 2026-04-10 whatever the leap years; the 31st of a month to the last day of a shorter one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Fixed(SignedDuration),
+    Months(i32),
+}
+
+impl From<SignedDuration> for Period {
+    fn from(d: SignedDuration) -> Period {
+        Period::Fixed(d)
+    }
+}
+
+impl Period {
+    /// `at` plus the period (months counted in UTC); `None` past the largest time.
+    pub fn after(self, at: Timestamp) -> Option<Timestamp> {
+        match self {
+            Period::Fixed(d) => at.checked_add(d).ok(),
+            Period::Months(n) => at
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .checked_add(jiff::Span::new().months(n))
+                .ok()
+                .map(|z| z.timestamp()),
+        }
+    }
 }
 
 /// Whom a requirement applies to (regulated.md 2.1 `Requirement.scope`).

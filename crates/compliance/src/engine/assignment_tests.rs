@@ -454,6 +454,39 @@ fn an_unknown_person_is_not_qualified_and_non_blocking_gaps_do_not_decide() {
 }
 
 #[test]
+fn s7_calendar_month_recurrence_keeps_the_anniversary_across_a_leap_day() {
+    let e = plant(
+        vec![
+            json!({"kind": "procedure_version", "procedure": "GMP", "version": "1",
+                   "activity_iri": "https://lms.example/gmp", "effective_from": "2020-01-01T00:00:00Z",
+                   "impact": "FULL", "rule": "read"}),
+            json!({"kind": "requirement", "id": "GMP-ANNUAL", "function": "packaging", "procedure": "GMP",
+                   "recurrence_months": 12, "early_window_days": 60, "valid_from": "2020-01-01T00:00:00Z"}),
+        ],
+        vec![Evidence {
+            activity_iri: "https://lms.example/gmp".into(),
+            ..completed("gmp", "ann", "-", "2027-04-10")
+        }],
+    );
+    let q = e
+        .procedure_answer("ann", "GMP", at("2028-01-01"), at("2030-01-01"))
+        .0;
+    // 2028 is a leap year: 366 days later, on the same date.
+    assert_eq!(q.expires_at, Some(at("2028-04-10")));
+    assert_eq!(
+        e.procedure_answer("ann", "GMP", at("2028-04-11"), at("2030-01-01"))
+            .0
+            .reason,
+        Some(Reason::Expired)
+    );
+    let refused = Fact::parse(
+        &json!({"kind": "requirement", "id": "R", "function": "F", "procedure": "P",
+        "recurrence_days": 365, "recurrence_months": 12, "valid_from": "2020-01-01T00:00:00Z"}),
+    );
+    assert!(refused.is_err());
+}
+
+#[test]
 fn late_entries_are_flagged_by_the_rule_threshold() {
     let mut late = completed("late", "ann", "7", "2026-01-10");
     late.stored = at("2026-01-12");

@@ -303,7 +303,7 @@ fn s6_a_backdated_completion_does_not_qualify_as_known_then() {
 fn s7_relative_recurrence_expires_and_early_renewal_extends_from_the_old_expiry() {
     let year = SignedDuration::from_hours(24 * 365);
     let recurrence = Recurrence::Relative {
-        every: year,
+        every: year.into(),
         early_window: SignedDuration::from_hours(24 * 60),
     };
     let e = engine(
