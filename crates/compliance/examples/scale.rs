@@ -93,6 +93,7 @@ fn main() {
                     timestamp: day(210 + n as i64),
                     stored: day(210 + n as i64),
                     voided: None,
+                    instructor: None,
                 });
             }
         }
@@ -103,6 +104,7 @@ fn main() {
         move_on: MoveOn::Completed,
         mastery: None,
         late_entry: SignedDuration::from_hours(24),
+        instructor_for: None,
         effective_from: day(0),
         recorded: always,
     }];

@@ -1032,6 +1032,11 @@ impl Engine {
             let Some(rule) = self.rule_at(rule_id, e.timestamp, k) else {
                 continue;
             };
+            if let Some(procedure) = &rule.instructor_for
+                && !self.instructor_qualified(e, procedure, k)
+            {
+                continue;
+            }
             let is_completed = e.verb == Verb::Completed;
             let is_passed = e.verb == Verb::Passed
                 && rule
@@ -1068,6 +1073,30 @@ impl Engine {
                 });
             }
         }
+    }
+
+    /// Whether the attempt's `context.instructor` names a person qualified for `procedure` at
+    /// the attempt, as known at `k`. Trainers' own trainers are checked too, a few levels deep
+    /// (a cycle of trainer requirements ends there, unqualified).
+    fn instructor_qualified(&self, e: &Evidence, procedure: &str, k: Timestamp) -> bool {
+        thread_local! {
+            static DEPTH: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+        }
+        let Some(trainer) = e.instructor.as_deref().and_then(|i| self.person_of(i, k)) else {
+            return false;
+        };
+        DEPTH.with(|depth| {
+            if depth.get() >= 4 {
+                return false;
+            }
+            depth.set(depth.get() + 1);
+            let status = self
+                .procedure_answer(trainer, procedure, e.timestamp, k)
+                .0
+                .status;
+            depth.set(depth.get() - 1);
+            status != Status::NotQualified
+        })
     }
 
     /// The version of a rule in force at `at`, as known at `k`.

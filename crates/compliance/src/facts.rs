@@ -61,6 +61,9 @@ pub enum Fact {
         /// Evidence stored more than this many hours after its `timestamp` is flagged a late
         /// entry (default 24).
         late_entry_hours: Option<i64>,
+        /// Attempts count only when their `context.instructor` is qualified for this procedure
+        /// at the attempt (a trainer qualification).
+        instructor_qualified_for: Option<String>,
         effective_from: Timestamp,
     },
     /// A requirement on a procedure, for a job function (optionally at one site), one person, or
@@ -302,7 +305,15 @@ impl Fact {
             Fact::ProcedureVersion {
                 procedure, version, ..
             } => vec![procedure, version],
-            Fact::Rule { id, .. } => vec![id],
+            Fact::Rule {
+                id,
+                instructor_qualified_for,
+                ..
+            } => {
+                let mut ids = vec![id.as_str()];
+                ids.extend(instructor_qualified_for.as_deref());
+                ids
+            }
             Fact::GxpProfile {
                 activity_prefixes,
                 reason_extension,
@@ -476,6 +487,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 move_on,
                 mastery,
                 late_entry_hours,
+                instructor_qualified_for,
                 effective_from,
             } => master.rules.push(CompletionRule {
                 id,
@@ -488,6 +500,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 },
                 mastery,
                 late_entry: SignedDuration::from_hours(late_entry_hours.unwrap_or(24)),
+                instructor_for: instructor_qualified_for,
                 effective_from,
                 recorded,
             }),
@@ -620,6 +633,11 @@ impl Evidence {
             timestamp,
             stored,
             voided,
+            instructor: statement
+                .pointer("/context/instructor")
+                .filter(|i| !xapi::agent::is_group(i))
+                .and_then(xapi::agent::Ifi::of)
+                .map(|i| i.key()),
         })
     }
 }

@@ -146,6 +146,9 @@ pub struct CompletionRule {
     pub mastery: Option<f64>,
     /// Evidence stored later than this after its `timestamp` is a late entry (regulated.md A6).
     pub late_entry: SignedDuration,
+    /// Attempts count only with a `context.instructor` qualified, at the attempt, for this
+    /// procedure (regulated.md B2: the trainer's own qualification).
+    pub instructor_for: Option<String>,
     pub effective_from: Timestamp,
     pub recorded: Interval,
 }
@@ -290,6 +293,8 @@ pub struct Evidence {
     pub stored: Timestamp,
     /// `stored` of the statement that voided it, if any.
     pub voided: Option<Timestamp>,
+    /// The IFI key of `context.instructor`, if any (the trainer of an OJT or classroom session).
+    pub instructor: Option<String>,
 }
 
 impl Evidence {

@@ -35,6 +35,7 @@ fn completed(id: &str, who: &str, version: &str, when: &str) -> Evidence {
         timestamp: at(when),
         stored: at(when),
         voided: None,
+        instructor: None,
     }
 }
 
@@ -48,6 +49,7 @@ fn quiz(id: &str, who: &str, verb: Verb, score: f64, when: &str) -> Evidence {
         timestamp: at(when),
         stored: at(when),
         voided: None,
+        instructor: None,
     }
 }
 
@@ -484,6 +486,72 @@ fn s7_calendar_month_recurrence_keeps_the_anniversary_across_a_leap_day() {
         "recurrence_days": 365, "recurrence_months": 12, "valid_from": "2020-01-01T00:00:00Z"}),
     );
     assert!(refused.is_err());
+}
+
+#[test]
+fn b2_ojt_counts_only_with_a_trainer_qualified_at_the_time() {
+    let trainer_iri = "https://qms.example/doc/TRAINER-SOP-123/v1";
+    let e = plant(
+        vec![
+            json!({"kind": "rule", "id": "ojt", "version": 1, "move_on": "COMPLETED",
+                   "instructor_qualified_for": "TRAINER-SOP-123", "effective_from": "2020-01-01T00:00:00Z"}),
+            json!({"kind": "procedure_version", "procedure": "OJT-123", "version": "1",
+                   "activity_iri": "https://qms.example/ojt/SOP-123", "effective_from": "2020-01-01T00:00:00Z",
+                   "impact": "FULL", "rule": "ojt"}),
+            json!({"kind": "procedure_version", "procedure": "TRAINER-SOP-123", "version": "1",
+                   "activity_iri": trainer_iri, "effective_from": "2020-01-01T00:00:00Z",
+                   "impact": "FULL", "rule": "read"}),
+            json!({"kind": "person_identifier", "person": "tom", "agent": {"mbox": "mailto:tom@plant.example"}}),
+            json!({"kind": "person_identifier", "person": "ivy", "agent": {"mbox": "mailto:ivy@plant.example"}}),
+        ],
+        vec![
+            Evidence {
+                activity_iri: trainer_iri.into(),
+                ..completed("tom-trainer", "tom", "-", "2026-02-01")
+            },
+            // Ann with Ivy, who is no trainer; Bob with Tom before Tom qualified; Cid with Tom after.
+            Evidence {
+                activity_iri: "https://qms.example/ojt/SOP-123".into(),
+                instructor: Some("mbox:mailto:ivy@plant.example".into()),
+                ..completed("ann-ojt", "ann", "-", "2026-03-01")
+            },
+            Evidence {
+                activity_iri: "https://qms.example/ojt/SOP-123".into(),
+                instructor: Some("mbox:mailto:tom@plant.example".into()),
+                ..completed("bob-ojt", "bob", "-", "2026-01-15")
+            },
+            Evidence {
+                activity_iri: "https://qms.example/ojt/SOP-123".into(),
+                instructor: Some("mbox:mailto:tom@plant.example".into()),
+                ..completed("cid-ojt", "cid", "-", "2026-03-01")
+            },
+            Evidence {
+                activity_iri: "https://qms.example/ojt/SOP-123".into(),
+                ..completed("cid-alone", "cid", "-", "2026-03-02")
+            },
+        ],
+    );
+    let status = |who: &str| {
+        e.procedure_answer(who, "OJT-123", at("2026-04-01"), at("2030-01-01"))
+            .0
+    };
+    assert_eq!(
+        status("ann").status,
+        Status::NotQualified,
+        "Ivy is no trainer"
+    );
+    assert_eq!(
+        status("bob").status,
+        Status::NotQualified,
+        "Tom was not yet a trainer"
+    );
+    let cid = status("cid");
+    assert_eq!(cid.status, Status::Qualified);
+    assert_eq!(
+        cid.evidence,
+        vec!["cid-ojt"],
+        "not the one without a trainer"
+    );
 }
 
 #[test]

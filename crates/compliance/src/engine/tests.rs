@@ -44,6 +44,7 @@ fn rule(version: u32, mastery: Option<f64>, from: &str) -> CompletionRule {
         move_on: MoveOn::CompletedOrPassed,
         mastery,
         late_entry: SignedDuration::from_hours(24),
+        instructor_for: None,
         effective_from: at(from),
         recorded: Interval::since(at(from)),
     }
@@ -67,6 +68,7 @@ fn evidence(
         timestamp: at(when),
         stored: at(stored),
         voided: None,
+        instructor: None,
     }
 }
 
@@ -508,6 +510,7 @@ fn s10_a_job_change_brings_new_requirements_and_keeps_history() {
             timestamp: at("2025-02-01"),
             stored: at("2025-02-01"),
             voided: None,
+            instructor: None,
         }],
     );
     let now = at("2026-07-01");

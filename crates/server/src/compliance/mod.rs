@@ -642,8 +642,12 @@ async fn decide<S: Store>(
         Subject::Everything => {}
     }
     let who = person.clone();
-    let answer = with_engine(&state, &auth, move |engine| {
-        status_answer(engine, &who, &subject, at, now)
+    let who_asked = person.clone();
+    let (answer, name) = with_engine(&state, &auth, move |engine| {
+        (
+            status_answer(engine, &who, &subject, at, now),
+            answers::person_name(engine, &who, now),
+        )
     })
     .await?;
     let record = json!({"question": question, "answer": answer, "asKnownAt": now.to_string()});
@@ -652,6 +656,8 @@ async fn decide<S: Store>(
         .record_decision(auth.credential.principal(), person, record.to_string())
         .await?;
     let mut answer = answer;
+    answer["person"] = json!(who_asked);
+    answer["name"] = name;
     answer["decision"] = json!(id);
     answer["recordedAt"] = json!(recorded_at.to_string());
     answer["asKnownAt"] = json!(now.to_string());
@@ -676,13 +682,13 @@ async fn decisions<S: Store>(
         .await?
         .into_iter()
         .map(|d| {
-            let mut row = serde_json::from_str::<Value>(&d.body).unwrap_or(Value::Null);
+            let mut row = serde_json::from_str::<Value>(&d.body).map_err(ApiError::internal)?;
             row["id"] = json!(d.id);
             row["recordedBy"] = json!(d.principal);
             row["recordedAt"] = json!(d.recorded_at.to_string());
-            row
+            Ok(row)
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     Ok(Json(json!({"decisions": list})))
 }
 

@@ -1088,3 +1088,54 @@ async fn s1_f5_a_gate_decision_is_recorded_with_its_evidence_and_stays_answerabl
         "refused questions record nothing"
     );
 }
+
+#[tokio::test]
+async fn s1_b2_ojt_evidence_counts_with_a_qualified_trainer_as_instructor() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = facts(
+        &server,
+        json!([
+            {"kind": "person_identifier", "person": "tom", "agent": {"account": {"homePage": "https://hr.example", "name": "T1"}}},
+            {"kind": "rule", "id": "ojt", "version": 1, "move_on": "COMPLETED", "instructor_qualified_for": "TRAINER-SOP-123",
+             "effective_from": "2020-01-01T00:00:00Z"},
+            {"kind": "procedure_version", "procedure": "OJT-123", "version": "1", "activity_iri": "https://qms.example/ojt/SOP-123",
+             "effective_from": "2020-01-01T00:00:00Z", "impact": "FULL", "rule": "ojt"},
+            {"kind": "procedure_version", "procedure": "TRAINER-SOP-123", "version": "1", "activity_iri": "https://qms.example/trainer/SOP-123",
+             "effective_from": "2020-01-01T00:00:00Z", "impact": "FULL", "rule": "read"}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let mut ojt = statement(
+        "E1",
+        "completed",
+        "https://qms.example/ojt/SOP-123",
+        "2026-03-01T09:00:00Z",
+    );
+    ojt["context"] =
+        json!({"instructor": {"account": {"homePage": "https://hr.example", "name": "T1"}}});
+    let ojt_id = server.store(&ojt).await.remove(0);
+    let at = |t: &str| {
+        format!(
+            "/api/compliance/status?person=ann&procedure=OJT-123&at={}",
+            enc(t)
+        )
+    };
+    assert_eq!(
+        get(&server, &at("2026-04-01T00:00:00Z")).await["status"],
+        "NOT_QUALIFIED",
+        "Tom is not a trainer yet"
+    );
+    server
+        .store(&statement(
+            "T1",
+            "completed",
+            "https://qms.example/trainer/SOP-123",
+            "2026-02-01T09:00:00Z",
+        ))
+        .await;
+    let q = get(&server, &at("2026-04-01T00:00:00Z")).await;
+    assert_eq!(q["status"], "QUALIFIED", "{q}");
+    assert_eq!(q["evidence"], json!([ojt_id]));
+}

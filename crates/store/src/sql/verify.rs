@@ -353,11 +353,11 @@ impl Pass {
         self.check_kind(
             conn,
             "compliance_decision",
-            "SELECT id, person, body FROM compliance_decisions WHERE id > $1 ORDER BY id LIMIT $2",
+            "SELECT id, person, body, principal, recorded_at FROM compliance_decisions WHERE id > $1 ORDER BY id LIMIT $2",
             |row| {
                 Ok((
                     row.int(0)?.to_string(),
-                    decision_hash(&row.text(1)?, &row.text(2)?),
+                    decision_hash(&row.text(1)?, &row.text(2)?, &row.text(3)?, &row.text(4)?),
                 ))
             },
         )

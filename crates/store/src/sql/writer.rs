@@ -600,9 +600,19 @@ fn record_fact(
     Ok((id, recorded))
 }
 
-/// The content hash the ledger keeps for a decision: its person and its JSON.
-pub(crate) fn decision_hash(person: &str, body: &str) -> ledger::Hash {
-    ledger::framed_hash(&[person.as_bytes(), body.as_bytes()])
+/// The content hash the ledger keeps for a decision: its person, its JSON, who asked and when.
+pub(crate) fn decision_hash(
+    person: &str,
+    body: &str,
+    principal: &str,
+    recorded_at: &str,
+) -> ledger::Hash {
+    ledger::framed_hash(&[
+        person.as_bytes(),
+        body.as_bytes(),
+        principal.as_bytes(),
+        recorded_at.as_bytes(),
+    ])
 }
 
 fn record_decision(
@@ -630,7 +640,7 @@ fn record_decision(
             action: "compliance.decide".into(),
             kind: "compliance_decision".into(),
             resource: id.to_string(),
-            content: decision_hash(person, body),
+            content: decision_hash(person, body, principal, &recorded.to_string()),
             previous_content: None,
         },
     )?;
