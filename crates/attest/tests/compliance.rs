@@ -288,3 +288,70 @@ fn completions_stored_by_the_server_agree_with_a_derivation_from_scratch() {
         "{out}{err}"
     );
 }
+
+/// regulated.md S5: someone with database access raises a failed attempt's score from 0.6 to 0.9.
+/// `attest verify` names the statement, and `rederive` shows the completion the edit would
+/// fabricate (never derived, so never stored).
+#[test]
+fn s5_a_score_edited_in_the_database_is_named_by_verify_and_rederive() {
+    let dir = tempfile::tempdir().expect("dir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let id = runtime.block_on(async {
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let facts = [
+            json!({"kind": "person_identifier", "person": "ann", "agent": {"account": {"homePage": "https://hr.example", "name": "E1"}}}),
+            json!({"kind": "rule", "id": "quiz", "version": 1, "move_on": "PASSED", "mastery": 0.8, "effective_from": "2020-01-01T00:00:00Z"}),
+            json!({"kind": "procedure_version", "procedure": "SOP-123", "version": "7", "activity_iri": "https://qms.example/doc/SOP-123/v7", "effective_from": "2026-01-01T00:00:00Z", "impact": "FULL", "rule": "quiz"}),
+        ];
+        store
+            .record_facts(
+                "credential:qa".into(),
+                facts
+                    .iter()
+                    .map(|f| (f["kind"].as_str().unwrap_or_default().to_string(), f.to_string()))
+                    .collect(),
+                "initial load".into(),
+                None,
+            )
+            .await
+            .expect("facts");
+        let authority = json!({"objectType": "Agent", "account": {"homePage": "http://attest.test", "name": "lms"}});
+        let attempt = json!({
+            "actor": {"account": {"homePage": "https://hr.example", "name": "E1"}},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"},
+            "object": {"id": "https://qms.example/doc/SOP-123/v7"},
+            "result": {"score": {"scaled": 0.6}},
+            "timestamp": "2026-02-01T09:00:00Z"
+        });
+        let attempt = xapi::statement::accept(attempt, Version::V2_0_0, &authority).expect("valid");
+        store
+            .insert_statements("credential:lms".into(), vec![attempt], Vec::new())
+            .await
+            .expect("insert")[0]
+            .to_string()
+    });
+    let (ok, out, err) = run(dir.path(), &["compliance", "rederive"]);
+    assert!(ok, "a 0.6 under mastery 0.8 is no completion: {out}{err}");
+    assert!(run(dir.path(), &["verify"]).0);
+
+    let conn = rusqlite::Connection::open(dir.path().join("attest.db")).expect("db");
+    let changed = conn
+        .execute(
+            "UPDATE statements SET json = replace(json, '\"scaled\":0.6', '\"scaled\":0.9') WHERE id = ?1",
+            [&id],
+        )
+        .expect("tamper");
+    assert_eq!(changed, 1);
+    let (ok, out, err) = run(dir.path(), &["verify"]);
+    assert!(!ok, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains(&id),
+        "verify names the statement: {out}{err}"
+    );
+    let (ok, out, _) = run(dir.path(), &["compliance", "rederive"]);
+    assert!(!ok);
+    assert!(
+        out.lines().any(|l| l.starts_with("+ ") && l.contains(&id)),
+        "the fabricated completion shows: {out}"
+    );
+}
