@@ -85,6 +85,9 @@ pub enum Fact {
         /// Calendar months a completion lasts (P12M: an annual refresher falls due on the same
         /// date each year); instead of `recurrence_days`.
         recurrence_months: Option<i64>,
+        /// Absolute recurrence: every completion lasts until the next `MM-DD` (00:00 UTC), e.g.
+        /// `01-01` for a calendar-year refresher; instead of days or months.
+        recurrence_date: Option<String>,
         #[serde(default)]
         early_window_days: i64,
         /// Days from an assignment to its due date (default 30).
@@ -139,6 +142,18 @@ fn thirty() -> i64 {
     30
 }
 
+/// `MM-DD` as an annual recurrence date every year has.
+fn annual(text: &str) -> Option<Period> {
+    let (month, day) = text.split_once('-')?;
+    if month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let (month, day): (i8, i8) = (month.parse().ok()?, day.parse().ok()?);
+    // 2023 is not a leap year: a date valid in it is valid every year.
+    jiff::civil::Date::new(2023, month, day).ok()?;
+    Some(Period::Annual { month, day })
+}
+
 fn yes() -> bool {
     true
 }
@@ -183,6 +198,7 @@ impl Fact {
             grace_days,
             recurrence_days,
             recurrence_months,
+            recurrence_date,
             early_window_days,
             due_days,
             effectiveness,
@@ -217,8 +233,25 @@ impl Fact {
                     "recurrence_months is 1 to 1200 and longer than early_window_days",
                 );
             }
-            if recurrence_days.is_some() && recurrence_months.is_some() {
-                return malformed("give recurrence_days or recurrence_months, not both");
+            let recurrences = [
+                recurrence_days.is_some(),
+                recurrence_months.is_some(),
+                recurrence_date.is_some(),
+            ];
+            if recurrences.iter().filter(|r| **r).count() > 1 {
+                return malformed(
+                    "give one of recurrence_days, recurrence_months and recurrence_date",
+                );
+            }
+            if let Some(date) = recurrence_date
+                && annual(date).is_none()
+            {
+                return malformed(
+                    "recurrence_date is a month and day, MM-DD, that every year has (not 02-29)",
+                );
+            }
+            if recurrence_date.is_some() && *early_window_days > 300 {
+                return malformed("early_window_days is at most 300 with recurrence_date");
             }
             let scopes = [
                 function.is_some(),
@@ -515,6 +548,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 grace_days,
                 recurrence_days,
                 recurrence_months,
+                recurrence_date,
                 early_window_days,
                 due_days,
                 effectiveness,
@@ -533,16 +567,24 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 },
                 procedure,
                 grace: grace_days.map_or(GracePolicy::TrainBeforeEffective, GracePolicy::GraceDays),
-                recurrence: match (recurrence_days, recurrence_months) {
-                    (Some(n), _) => Recurrence::Relative {
+                recurrence: match (
+                    recurrence_days,
+                    recurrence_months,
+                    recurrence_date.as_deref().and_then(annual),
+                ) {
+                    (Some(n), _, _) => Recurrence::Relative {
                         every: Period::Fixed(days(n)),
                         early_window: days(early_window_days),
                     },
-                    (None, Some(m)) => Recurrence::Relative {
+                    (None, Some(m), _) => Recurrence::Relative {
                         every: Period::Months(i32::try_from(m).unwrap_or(1200)),
                         early_window: days(early_window_days),
                     },
-                    (None, None) => Recurrence::None,
+                    (None, None, Some(every)) => Recurrence::Relative {
+                        every,
+                        early_window: days(early_window_days),
+                    },
+                    (None, None, None) => Recurrence::None,
                 },
                 due: days(due_days),
                 effectiveness: effectiveness.map(|e| Effectiveness {

@@ -180,6 +180,12 @@ pub enum Recurrence {
 pub enum Period {
     Fixed(SignedDuration),
     Months(i32),
+    /// Absolute recurrence: every completion lasts until the next occurrence of this calendar
+    /// date (month, day), 00:00 UTC (regulated.md 2.4: "the next calendar boundary").
+    Annual {
+        month: i8,
+        day: i8,
+    },
 }
 
 impl From<SignedDuration> for Period {
@@ -198,6 +204,17 @@ impl Period {
                 .checked_add(jiff::Span::new().months(n))
                 .ok()
                 .map(|z| z.timestamp()),
+            Period::Annual { month, day } => {
+                let year = at.to_zoned(jiff::tz::TimeZone::UTC).year();
+                (year..=year.checked_add(1)?)
+                    .filter_map(|y| {
+                        jiff::civil::date(y, month, day)
+                            .to_zoned(jiff::tz::TimeZone::UTC)
+                            .ok()
+                    })
+                    .map(|z| z.timestamp())
+                    .find(|boundary| *boundary > at)
+            }
         }
     }
 }

@@ -555,6 +555,55 @@ fn b2_ojt_counts_only_with_a_trainer_qualified_at_the_time() {
 }
 
 #[test]
+fn absolute_recurrence_expires_at_the_next_calendar_boundary() {
+    let e = plant(
+        vec![
+            json!({"kind": "procedure_version", "procedure": "GMP", "version": "1",
+                   "activity_iri": "https://lms.example/gmp", "effective_from": "2020-01-01T00:00:00Z",
+                   "impact": "FULL", "rule": "read"}),
+            json!({"kind": "requirement", "id": "GMP-YEAR", "function": "packaging", "procedure": "GMP",
+                   "recurrence_date": "01-01", "early_window_days": 31, "valid_from": "2020-01-01T00:00:00Z"}),
+        ],
+        vec![
+            Evidence {
+                activity_iri: "https://lms.example/gmp".into(),
+                ..completed("gmp-2026", "ann", "-", "2026-03-01")
+            },
+            // Inside the window before 2027-01-01: good for 2027 too.
+            Evidence {
+                activity_iri: "https://lms.example/gmp".into(),
+                ..completed("gmp-early", "ann", "-", "2026-12-15")
+            },
+            Evidence {
+                activity_iri: "https://lms.example/gmp".into(),
+                ..completed("bob-gmp", "bob", "-", "2026-06-01")
+            },
+        ],
+    );
+    let k = at("2030-01-01");
+    let expiry = |who: &str, t: &str| e.procedure_answer(who, "GMP", at(t), k).0.expires_at;
+    assert_eq!(
+        expiry("bob", "2026-07-01"),
+        Some(ts("2027-01-01T00:00:00Z"))
+    );
+    assert_eq!(
+        e.procedure_answer("bob", "GMP", at("2027-01-02"), k)
+            .0
+            .reason,
+        Some(Reason::Expired)
+    );
+    assert_eq!(
+        expiry("ann", "2027-02-01"),
+        Some(ts("2028-01-01T00:00:00Z"))
+    );
+    for bad in ["02-29", "13-01", "1-01", "01-32"] {
+        let fact = json!({"kind": "requirement", "id": "R", "function": "F", "procedure": "P",
+            "recurrence_date": bad, "valid_from": "2020-01-01T00:00:00Z"});
+        assert!(Fact::parse(&fact).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn late_entries_are_flagged_by_the_rule_threshold() {
     let mut late = completed("late", "ann", "7", "2026-01-10");
     late.stored = at("2026-01-12");

@@ -74,6 +74,7 @@ const REQUIREMENTS: &[Column] = &[
     col("grace_days", Type::Integer, false),
     col("recurrence_days", Type::Integer, false),
     col("recurrence_months", Type::Integer, false),
+    col("recurrence_date", Type::Text, false),
     col("early_window_days", Type::Integer, false),
     col("due_days", Type::Integer, false),
     col("blocking", Type::Boolean, false),
