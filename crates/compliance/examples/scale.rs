@@ -105,6 +105,7 @@ fn main() {
         mastery: None,
         late_entry: SignedDuration::from_hours(24),
         instructor_for: None,
+        accept_satisfied: false,
         effective_from: day(0),
         recorded: always,
     }];

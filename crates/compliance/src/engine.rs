@@ -1037,7 +1037,8 @@ impl Engine {
             {
                 continue;
             }
-            let is_completed = e.verb == Verb::Completed;
+            let is_completed =
+                e.verb == Verb::Completed || (e.verb == Verb::Satisfied && rule.accept_satisfied);
             let is_passed = e.verb == Verb::Passed
                 && rule
                     .mastery

@@ -64,6 +64,9 @@ pub enum Fact {
         /// Attempts count only when their `context.instructor` is qualified for this procedure
         /// at the attempt (a trainer qualification).
         instructor_qualified_for: Option<String>,
+        /// cmi5 `satisfied` counts as a completion (for cmi5 courses whose LMS emits it).
+        #[serde(default)]
+        accept_satisfied: bool,
         effective_from: Timestamp,
     },
     /// A requirement on a procedure, for a job function (optionally at one site), one person, or
@@ -521,6 +524,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 mastery,
                 late_entry_hours,
                 instructor_qualified_for,
+                accept_satisfied,
                 effective_from,
             } => master.rules.push(CompletionRule {
                 id,
@@ -534,6 +538,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 mastery,
                 late_entry: SignedDuration::from_hours(late_entry_hours.unwrap_or(24)),
                 instructor_for: instructor_qualified_for,
+                accept_satisfied,
                 effective_from,
                 recorded,
             }),

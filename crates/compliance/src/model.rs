@@ -149,6 +149,8 @@ pub struct CompletionRule {
     /// Attempts count only with a `context.instructor` qualified, at the attempt, for this
     /// procedure (regulated.md B2: the trainer's own qualification).
     pub instructor_for: Option<String>,
+    /// cmi5 `satisfied` counts as a completion (regulated.md 2.3).
+    pub accept_satisfied: bool,
     pub effective_from: Timestamp,
     pub recorded: Interval,
 }
@@ -281,8 +283,14 @@ pub enum Verb {
     Completed,
     Passed,
     Failed,
+    /// cmi5's `satisfied`: the LMS judged a course or block done; counts as a completion only
+    /// where a rule accepts it.
+    Satisfied,
     Other,
 }
+
+/// cmi5's `satisfied` verb.
+pub const SATISFIED: &str = "https://w3id.org/xapi/adl/verbs/satisfied";
 
 impl Verb {
     pub fn from_iri(iri: &str) -> Verb {
@@ -290,6 +298,7 @@ impl Verb {
             "http://adlnet.gov/expapi/verbs/completed" => Verb::Completed,
             "http://adlnet.gov/expapi/verbs/passed" => Verb::Passed,
             "http://adlnet.gov/expapi/verbs/failed" => Verb::Failed,
+            SATISFIED => Verb::Satisfied,
             _ => Verb::Other,
         }
     }

@@ -604,6 +604,46 @@ fn absolute_recurrence_expires_at_the_next_calendar_boundary() {
 }
 
 #[test]
+fn cmi5_satisfied_counts_only_where_the_rule_accepts_it() {
+    let satisfied = |id: &str, who: &str, iri: &str| Evidence {
+        verb: Verb::Satisfied,
+        activity_iri: iri.into(),
+        ..completed(id, who, "-", "2026-02-01")
+    };
+    let e = plant(
+        vec![
+            json!({"kind": "rule", "id": "cmi5", "version": 1, "move_on": "COMPLETED", "accept_satisfied": true,
+                   "effective_from": "2020-01-01T00:00:00Z"}),
+            json!({"kind": "procedure_version", "procedure": "COURSE", "version": "1",
+                   "activity_iri": "https://lms.example/course", "effective_from": "2020-01-01T00:00:00Z",
+                   "impact": "FULL", "rule": "cmi5"}),
+        ],
+        vec![
+            satisfied("s1", "ann", "https://lms.example/course"),
+            satisfied("s2", "bob", "https://qms.example/doc/SOP-123/v7"),
+        ],
+    );
+    let k = at("2030-01-01");
+    assert_eq!(
+        e.procedure_answer("ann", "COURSE", at("2026-03-01"), k)
+            .0
+            .status,
+        Status::Qualified
+    );
+    assert_eq!(
+        e.procedure_answer("bob", "SOP-123", at("2026-03-01"), k)
+            .0
+            .status,
+        Status::NotQualified,
+        "the read rule does not accept satisfied"
+    );
+    assert_eq!(
+        Verb::from_iri("https://w3id.org/xapi/adl/verbs/satisfied"),
+        Verb::Satisfied
+    );
+}
+
+#[test]
 fn late_entries_are_flagged_by_the_rule_threshold() {
     let mut late = completed("late", "ann", "7", "2026-01-10");
     late.stored = at("2026-01-12");

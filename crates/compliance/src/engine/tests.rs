@@ -45,6 +45,7 @@ fn rule(version: u32, mastery: Option<f64>, from: &str) -> CompletionRule {
         mastery,
         late_entry: SignedDuration::from_hours(24),
         instructor_for: None,
+        accept_satisfied: false,
         effective_from: at(from),
         recorded: Interval::since(at(from)),
     }
