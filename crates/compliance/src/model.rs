@@ -196,6 +196,26 @@ impl From<SignedDuration> for Period {
     }
 }
 
+#[cfg(test)]
+mod period_tests {
+    use super::*;
+
+    #[test]
+    fn periods_near_the_end_of_time_give_none_not_a_panic() {
+        let end: Timestamp = "9999-06-01T00:00:00Z".parse().expect("time");
+        assert_eq!(Period::Annual { month: 1, day: 1 }.after(end), None);
+        assert_eq!(Period::Months(12).after(end), None);
+        assert_eq!(
+            Period::Fixed(SignedDuration::from_hours(24 * 365)).after(end),
+            None
+        );
+        assert_eq!(
+            Period::Annual { month: 12, day: 1 }.after(end),
+            Some("9999-12-01T00:00:00Z".parse().expect("time"))
+        );
+    }
+}
+
 impl Period {
     /// `at` plus the period (months counted in UTC); `None` past the largest time.
     pub fn after(self, at: Timestamp) -> Option<Timestamp> {
@@ -210,7 +230,10 @@ impl Period {
                 let year = at.to_zoned(jiff::tz::TimeZone::UTC).year();
                 (year..=year.checked_add(1)?)
                     .filter_map(|y| {
-                        jiff::civil::date(y, month, day)
+                        // `Date::new`, not `date()`: past the largest year it is an error, not a
+                        // panic.
+                        jiff::civil::Date::new(y, month, day)
+                            .ok()?
                             .to_zoned(jiff::tz::TimeZone::UTC)
                             .ok()
                     })
