@@ -179,7 +179,15 @@ impl Sql for SqliteConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        Ok(self.0.execute_batch(sql)?)
+        if sql.contains(';') {
+            return Ok(self.0.execute_batch(sql)?);
+        }
+        // One statement (BEGIN, SAVEPOINT, RELEASE, COMMIT, …), run for every request or group:
+        // prepared once, not parsed on each use.
+        let mut statement = self.0.prepare_cached(sql)?;
+        let mut rows = statement.query([])?;
+        while rows.next()?.is_some() {}
+        Ok(())
     }
 }
 
