@@ -42,11 +42,11 @@ pub(crate) struct ImportArgs {
     /// Statements per batch. Each batch is atomic: the store writes it in a transaction of its
     /// own (one fsync per batch). Larger batches are faster (pages that many statements touch,
     /// such as index pages, are written once per transaction) and take more memory.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 5000)]
     batch: usize,
-    /// Batches handed to the store before waiting for the first, so that reading and
-    /// validating the next batches overlaps writing this one.
-    #[arg(long, default_value_t = 2)]
+    /// Batches handed to the store before waiting for the first; the next batch is read and
+    /// validated meanwhile either way.
+    #[arg(long, default_value_t = 1)]
     in_flight: usize,
     /// What to do with a statement whose id is stored with a different content: stop there, or
     /// skip it, import the rest and fail at the end.
