@@ -1,6 +1,8 @@
 //! The writer: a thread per process that owns the write connection and commits many requests in
 //! one transaction (group commit). Each request runs in a savepoint, so one failing request leaves
-//! the others of its group untouched; nobody is answered before the commit is durable.
+//! the others of its group untouched; a request alone in its group needs none (when it fails, the
+//! transaction is rolled back), and an import's batch is always alone. Nobody is answered before
+//! the commit is durable.
 //!
 //! Every transaction starts by reading the ledger head under lock and ends by writing it back:
 //! that one row serialises all writers, in this process and in any other process on the same
