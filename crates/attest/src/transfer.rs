@@ -3,7 +3,7 @@
 //!
 //! Both stream: an export holds one page of statements, an import a few batches, whatever the
 //! size of the data. An import validates every line like a POST and sends batches through
-//! [`Store::insert_statements`], so the store's rule "same id and same content is a no-op" makes
+//! [`Store::import_statements`], so the store's rule "same id and same content is a no-op" makes
 //! re-running an import safe: it skips what is stored and goes on where it stopped.
 //!
 //! What a round trip keeps: every statement's JSON byte for byte, its `authority` included (an
@@ -39,13 +39,14 @@ pub(crate) struct ImportArgs {
     /// The store (tenant) to import into.
     #[arg(long, default_value = store::DEFAULT_STORE)]
     pub(crate) store: String,
-    /// Statements per batch. Each batch is atomic in the store (its own savepoint), and SQLite's
-    /// cost per statement grows with the size of the savepoint: keep batches small.
-    #[arg(long, default_value_t = 100)]
+    /// Statements per batch. Each batch is atomic: the store writes it in a transaction of its
+    /// own (one fsync per batch). Larger batches are faster (pages that many statements touch,
+    /// such as index pages, are written once per transaction) and take more memory.
+    #[arg(long, default_value_t = 5000)]
     batch: usize,
-    /// Batches handed to the store before waiting for the first: the store commits those queued
-    /// together in one transaction (one fsync), so this sets the statements per commit.
-    #[arg(long, default_value_t = 64)]
+    /// Batches handed to the store before waiting for the first; the next batch is read and
+    /// validated meanwhile either way.
+    #[arg(long, default_value_t = 1)]
     in_flight: usize,
     /// What to do with a statement whose id is stored with a different content: stop there, or
     /// skip it, import the rest and fail at the end.
@@ -244,7 +245,7 @@ impl Batch {
 /// however many are in flight.
 async fn send<S: Store>(store: &S, statements: Vec<Accepted>) -> Pending<'_> {
     let mut pending: Pending<'_> =
-        Box::pin(store.insert_statements(PRINCIPAL.to_string(), statements, Vec::new()));
+        Box::pin(store.import_statements(PRINCIPAL.to_string(), statements));
     let early = std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await;
     match early {
         Poll::Ready(result) => Box::pin(std::future::ready(result)),
@@ -311,7 +312,7 @@ async fn settle<S: Store>(
         }
         if stop {
             store
-                .insert_statements(PRINCIPAL.to_string(), statements, Vec::new())
+                .import_statements(PRINCIPAL.to_string(), statements)
                 .await
                 .context("the store failed")?;
             return Ok(Settled {
@@ -321,7 +322,7 @@ async fn settle<S: Store>(
                 stop: Some(anyhow::anyhow!(message)),
             });
         }
-        pending = Box::pin(store.insert_statements(PRINCIPAL.to_string(), statements, Vec::new()));
+        pending = Box::pin(store.import_statements(PRINCIPAL.to_string(), statements));
     }
 }
 

@@ -314,6 +314,51 @@ fn a_conflicting_statement_is_reported_by_line_and_stops_or_is_skipped() {
 }
 
 #[test]
+fn an_id_twice_in_one_batch_is_stored_once_or_named_by_its_line_when_contents_differ() {
+    let dir = tempfile::tempdir().expect("dir");
+    let a = sqlite(dir.path());
+    let original = history();
+    let twice = [
+        original[0].clone(),
+        original[1].clone(),
+        original[0].clone(),
+    ];
+    let source = write_lines(dir.path(), "twice.jsonl", &twice);
+    let output = import(&source, &args(&a), &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(export(&args(&a), &[]).len(), 2, "stored once");
+
+    let mut changed: Value = serde_json::from_str(&original[2]).expect("json");
+    changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+    let clash = [
+        original[2].clone(),
+        original[3].clone(),
+        changed.to_string(),
+        original[4].clone(),
+    ];
+    let source = write_lines(dir.path(), "clash.jsonl", &clash);
+    let output = import(&source, &args(&a), &[]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("line 3") && message.contains(&id(2)),
+        "{message}"
+    );
+    let stored = export(&args(&a), &[]);
+    assert_eq!(
+        stored.len(),
+        4,
+        "the lines before it are stored, not the one after"
+    );
+    assert!(
+        stored
+            .iter()
+            .all(|l| !l.contains("http://adlnet.gov/expapi/verbs/failed")),
+        "the first content stands"
+    );
+}
+
+#[test]
 fn export_filters_like_the_statement_query() {
     let dir = tempfile::tempdir().expect("dir");
     let a = sqlite(dir.path());

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod dataset;
+mod raw;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,7 +39,7 @@ struct Cli {
     command: Phase,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand)]
 enum Phase {
     /// POST statements: `count` in batches of `batch` from `concurrency` clients.
     Ingest {
@@ -59,6 +60,20 @@ enum Phase {
         /// Skip this many statements of the dataset first.
         #[arg(long, default_value_t = 0)]
         offset: usize,
+    },
+    /// The raw SQLite reference: the same statements inserted straight into a new SQLite file
+    /// (`path`) as plain rows, `batch` per transaction, with the pragmas of Attest's store
+    /// (see src/raw.rs for exactly what it writes). Needs no server.
+    RawSqlite {
+        #[arg(long, default_value_t = 50_000)]
+        count: usize,
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// The database file to create (it must not exist).
+        #[arg(long)]
+        path: std::path::PathBuf,
     },
     /// Run each query kind `iterations` times from `concurrency` clients and report percentiles.
     Query {
@@ -110,6 +125,12 @@ async fn main() -> anyhow::Result<()> {
             offset,
         } => ingest(&target, &data, count, batch, concurrency, offset).await?,
         Phase::Generate { count, offset } => generate(&data, count, offset)?,
+        Phase::RawSqlite {
+            count,
+            batch,
+            offset,
+            path,
+        } => raw::run(&data, &path, count, batch, offset)?,
         Phase::Query {
             iterations,
             concurrency,

@@ -145,6 +145,15 @@ pub trait Store: Send + Sync + Clone + 'static {
         attachments: Vec<AttachmentContent>,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
+    /// Stores a batch like [`Store::insert_statements`] (all or nothing, same rules), in a
+    /// transaction of its own: for imports, whose batches are large and need no per-request
+    /// isolation from other writes.
+    fn import_statements(
+        &self,
+        principal: String,
+        batch: Vec<Accepted>,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+
     /// The stored attachments with these `sha2` values (those the store has).
     fn attachments(
         &self,

@@ -275,6 +275,10 @@ impl Sql for PgConn {
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.client.batch_execute(sql).map_err(pg)
     }
+
+    fn rows_per_insert(&self) -> usize {
+        256
+    }
 }
 
 /// Each entry is one migration. Never edit a released one: add another.

@@ -158,6 +158,81 @@ pub trait Sql {
     fn row(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Row>, StoreError> {
         Ok(self.rows(sql, args)?.into_iter().next())
     }
+
+    /// The most rows one `INSERT … VALUES` should carry. Over a network every statement is a
+    /// round trip, so many; an embedded engine pays nothing per statement, while a multi-row
+    /// insert there needs a statement journal (a copy of every page it touches), so one.
+    fn rows_per_insert(&self) -> usize {
+        1
+    }
+}
+
+/// The most rows or keys one multi-row statement carries. Batches are cut into powers of two up
+/// to this, so a connection prepares at most a few statements per table whatever the batch sizes.
+const MAX_ROWS: usize = 256;
+
+/// Inserts rows of `columns` values each (`args` holds them row after row) with as few
+/// statements as the connection likes: `{insert} VALUES ($1, …), (…) {tail}`.
+pub(crate) fn insert_rows(
+    conn: &mut impl Sql,
+    insert: &str,
+    tail: &str,
+    columns: usize,
+    args: &[Arg<'_>],
+) -> Result<u64, StoreError> {
+    let most = conn.rows_per_insert().clamp(1, MAX_ROWS);
+    let mut rest = args;
+    let mut added = 0;
+    while !rest.is_empty() {
+        let rows = (rest.len() / columns).min(most);
+        // The largest power of two that fits.
+        let rows = 1 << (usize::BITS - 1 - rows.leading_zeros());
+        let (piece, after) = rest.split_at(rows * columns);
+        let mut sql = String::with_capacity(insert.len() + tail.len() + rows * columns * 6);
+        sql.push_str(insert);
+        sql.push_str(" VALUES ");
+        for row in 0..rows {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for column in 0..columns {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", row * columns + column + 1));
+            }
+            sql.push(')');
+        }
+        sql.push_str(tail);
+        added += conn.exec(&sql, piece)?;
+        rest = after;
+    }
+    Ok(added)
+}
+
+/// Runs `{select} IN ($1, …)` for all `keys`, a few statements at most: each list is padded to a
+/// power of two with repeats of its first key (a repeat changes nothing in an `IN` list).
+pub(crate) fn select_in(
+    conn: &mut impl Sql,
+    select: &str,
+    keys: &[Arg<'_>],
+) -> Result<Vec<Row>, StoreError> {
+    let mut found = Vec::new();
+    for piece in keys.chunks(MAX_ROWS) {
+        let size = piece.len().next_power_of_two();
+        let mut args = piece.to_vec();
+        args.resize(size, piece[0]);
+        let mut sql = String::with_capacity(select.len() + size * 6);
+        sql.push_str(select);
+        sql.push_str(" IN (");
+        for i in 1..=size {
+            if i > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${i}"));
+        }
+        sql.push(')');
+        found.extend(conn.rows(&sql, &args)?);
+    }
+    Ok(found)
 }
 
 /// A database the engine runs on.
@@ -314,6 +389,22 @@ impl<B: Backend> Store for SqlStore<B> {
             principal,
             batch,
             attachments,
+            alone: false,
+            reply,
+        })
+        .await
+    }
+
+    async fn import_statements(
+        &self,
+        principal: String,
+        batch: Vec<Accepted>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.write(|reply| Command::Statements {
+            principal,
+            batch,
+            attachments: Vec::new(),
+            alone: true,
             reply,
         })
         .await
