@@ -83,12 +83,13 @@ fn main() {
             for (n, verb) in [Verb::Failed, Verb::Completed].into_iter().enumerate() {
                 evidence.push(Evidence {
                     statement_id: format!("s-{p}-{r}-{n}"),
-                    ifi: format!("account:https://hr.example\n{p}"),
+                    ifi: format!("account:https://hr.example\n{p}").into(),
                     verb,
                     activity_iri: format!(
                         "https://qms.example/doc/SOP-{}/v1",
                         f * requirements_per_function + r
-                    ),
+                    )
+                    .into(),
                     score_scaled: None,
                     timestamp: day(210 + n as i64),
                     stored: day(210 + n as i64),

@@ -1,5 +1,6 @@
 //! The qualification rules (regulated.md 2.3, 2.4) over indexed facts.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -242,8 +243,11 @@ pub struct Engine {
     sites: HashMap<String, Vec<Site>>,
     quality_events: HashMap<String, Vec<QualityEvent>>,
     void_policies: Vec<(crate::VoidPolicy, Interval)>,
-    /// ifi → activity IRI → evidence, in timestamp order.
-    evidence: HashMap<String, HashMap<String, Vec<Evidence>>>,
+    /// ifi → activity IRI → evidence, in timestamp order. Each evidence's `ifi` and
+    /// `activity_iri` share the keys' strings.
+    evidence: HashMap<Arc<str>, HashMap<Arc<str>, Vec<Evidence>>>,
+    /// Every activity IRI the evidence names, once.
+    iris: HashSet<Arc<str>>,
 }
 
 /// One achieved completion (borrowing the facts; owned only in the answer).
@@ -292,23 +296,42 @@ impl Engine {
     }
 
     /// Adds one piece of evidence (a statement stored since the engine was built).
-    pub fn add_evidence(&mut self, e: Evidence) {
+    pub fn add_evidence(&mut self, mut e: Evidence) {
+        let (ifi, iri) = self.intern(&e.ifi, &e.activity_iri);
+        e.ifi = ifi.clone();
+        e.activity_iri = iri.clone();
         let list = self
             .evidence
-            .entry(e.ifi.clone())
+            .entry(ifi)
             .or_default()
-            .entry(e.activity_iri.clone())
+            .entry(iri)
             .or_default();
         let at = list.partition_point(|x| (x.timestamp, x.stored) <= (e.timestamp, e.stored));
         list.insert(at, e);
+    }
+
+    /// The shared strings for an actor and an activity: the evidence index's own.
+    fn intern(&mut self, ifi: &Arc<str>, iri: &Arc<str>) -> (Arc<str>, Arc<str>) {
+        let ifi = self
+            .evidence
+            .get_key_value(&**ifi)
+            .map_or_else(|| ifi.clone(), |(k, _)| k.clone());
+        let iri = match self.iris.get(&**iri) {
+            Some(known) => known.clone(),
+            None => {
+                self.iris.insert(iri.clone());
+                iri.clone()
+            }
+        };
+        (ifi, iri)
     }
 
     /// Records that the statement `target` (whose evidence is `voided`) was voided at `at`.
     pub fn void(&mut self, voided: &Evidence, at: Timestamp) {
         if let Some(e) = self
             .evidence
-            .get_mut(&voided.ifi)
-            .and_then(|by_iri| by_iri.get_mut(&voided.activity_iri))
+            .get_mut(&*voided.ifi)
+            .and_then(|by_iri| by_iri.get_mut(&*voided.activity_iri))
             .and_then(|list| {
                 list.iter_mut()
                     .find(|e| e.statement_id == voided.statement_id)
@@ -343,6 +366,7 @@ impl Engine {
             quality_events: HashMap::new(),
             void_policies: master.void_policies,
             evidence: HashMap::new(),
+            iris: HashSet::new(),
         };
         for id in master.identifiers {
             engine
@@ -403,21 +427,32 @@ impl Engine {
                 .or_default()
                 .push(qe);
         }
-        for e in evidence {
-            engine
-                .evidence
-                .entry(e.ifi.clone())
-                .or_default()
-                .entry(e.activity_iri.clone())
-                .or_default()
-                .push(e);
-        }
-        for list in engine
-            .evidence
-            .values_mut()
-            .flat_map(|by_iri| by_iri.values_mut())
-        {
-            list.sort_by_key(|e| (e.timestamp, e.stored));
+        // Sorted first, so each (actor, activity) list is allocated once at its exact length:
+        // pushing one by one would leave most of them with room for four, mostly unused.
+        let mut evidence = evidence;
+        evidence.sort_unstable_by(|a, b| {
+            (&a.ifi, &a.activity_iri, a.timestamp, a.stored).cmp(&(
+                &b.ifi,
+                &b.activity_iri,
+                b.timestamp,
+                b.stored,
+            ))
+        });
+        let mut rest = evidence.into_iter().peekable();
+        while let Some(first) = rest.next() {
+            let mut list = vec![first];
+            while let Some(next) =
+                rest.next_if(|e| e.ifi == list[0].ifi && e.activity_iri == list[0].activity_iri)
+            {
+                list.push(next);
+            }
+            list.shrink_to_fit();
+            let (ifi, iri) = engine.intern(&list[0].ifi, &list[0].activity_iri);
+            for e in &mut list {
+                e.ifi = ifi.clone();
+                e.activity_iri = iri.clone();
+            }
+            engine.evidence.entry(ifi).or_default().insert(iri, list);
         }
         engine
     }

@@ -671,9 +671,9 @@ impl Evidence {
             .unwrap_or(stored);
         Some(Evidence {
             statement_id: statement.get("id")?.as_str()?.to_string(),
-            ifi: xapi::agent::Ifi::of(statement.get("actor")?)?.key(),
+            ifi: xapi::agent::Ifi::of(statement.get("actor")?)?.key().into(),
             verb: Verb::from_iri(verb),
-            activity_iri: object.get("id")?.as_str()?.to_string(),
+            activity_iri: object.get("id")?.as_str()?.into(),
             score_scaled: statement
                 .pointer("/result/score/scaled")
                 .and_then(Value::as_f64),

@@ -332,9 +332,9 @@ impl Verb {
 pub struct Evidence {
     pub statement_id: String,
     /// The actor's IFI key.
-    pub ifi: String,
+    pub ifi: std::sync::Arc<str>,
     pub verb: Verb,
-    pub activity_iri: String,
+    pub activity_iri: std::sync::Arc<str>,
     pub score_scaled: Option<f64>,
     /// `timestamp`: when it happened (event time).
     pub timestamp: Timestamp,

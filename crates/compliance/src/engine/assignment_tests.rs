@@ -28,9 +28,9 @@ const SOP: &str = "https://qms.example/doc/SOP-123";
 fn completed(id: &str, who: &str, version: &str, when: &str) -> Evidence {
     Evidence {
         statement_id: id.into(),
-        ifi: format!("mbox:mailto:{who}@plant.example"),
+        ifi: format!("mbox:mailto:{who}@plant.example").into(),
         verb: Verb::Completed,
-        activity_iri: format!("{SOP}/v{version}"),
+        activity_iri: format!("{SOP}/v{version}").into(),
         score_scaled: None,
         timestamp: at(when),
         stored: at(when),
@@ -42,7 +42,7 @@ fn completed(id: &str, who: &str, version: &str, when: &str) -> Evidence {
 fn quiz(id: &str, who: &str, verb: Verb, score: f64, when: &str) -> Evidence {
     Evidence {
         statement_id: id.into(),
-        ifi: format!("mbox:mailto:{who}@plant.example"),
+        ifi: format!("mbox:mailto:{who}@plant.example").into(),
         verb,
         activity_iri: "https://lms.example/quiz/SOP-123".into(),
         score_scaled: Some(score),

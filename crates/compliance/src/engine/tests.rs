@@ -64,7 +64,7 @@ fn evidence(
         statement_id: id.into(),
         ifi: ifi.into(),
         verb,
-        activity_iri: iri(v),
+        activity_iri: iri(v).into(),
         score_scaled: score,
         timestamp: at(when),
         stored: at(stored),

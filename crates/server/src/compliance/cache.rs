@@ -196,7 +196,7 @@ fn apply(engine: &SharedEngine, activities: &BTreeSet<String>, rows: Vec<Evidenc
                 serde_json::from_str::<Value>(json)
                     .ok()
                     .and_then(|s| Evidence::from_statement(&s, row.stored, None))
-                    .filter(|e| activities.contains(&e.activity_iri))
+                    .filter(|e| activities.contains(&*e.activity_iri))
             };
             match &row.voids {
                 Some(target) => (None, evidence(target), row.stored),
