@@ -530,11 +530,10 @@ async fn status<S: Store>(
         }
         answer["name"] = answers::person_name(engine, &person, i.known);
         answer["person"] = json!(person);
+        stamp(&mut answer, &i);
         answer
     })
     .await?;
-    let mut answer = answer;
-    stamp(&mut answer, &i);
     Ok(Json(answer))
 }
 
@@ -642,8 +641,7 @@ async fn decide<S: Store>(
         Subject::Everything => {}
     }
     let who = person.clone();
-    let who_asked = person.clone();
-    let (answer, name) = with_engine(&state, &auth, move |engine| {
+    let (mut answer, name) = with_engine(&state, &auth, move |engine| {
         (
             status_answer(engine, &who, &subject, at, now),
             answers::person_name(engine, &who, now),
@@ -653,10 +651,13 @@ async fn decide<S: Store>(
     let record = json!({"question": question, "answer": answer, "asKnownAt": now.to_string()});
     let (id, recorded_at) = auth
         .store
-        .record_decision(auth.credential.principal(), person, record.to_string())
+        .record_decision(
+            auth.credential.principal(),
+            person.clone(),
+            record.to_string(),
+        )
         .await?;
-    let mut answer = answer;
-    answer["person"] = json!(who_asked);
+    answer["person"] = json!(person);
     answer["name"] = name;
     answer["decision"] = json!(id);
     answer["recordedAt"] = json!(recorded_at.to_string());
