@@ -88,6 +88,21 @@ pub struct StoredCompletion {
     pub invalidated_at: Option<Timestamp>,
 }
 
+/// A page of a list ordered by id: the rows after id `after`, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub after: i64,
+    pub limit: usize,
+}
+
+impl Page {
+    /// Everything.
+    pub const ALL: Page = Page {
+        after: i64::MIN,
+        limit: usize::MAX,
+    };
+}
+
 /// A recorded qualification decision (the question a gate asked and the answer it got).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredDecision {
@@ -248,16 +263,19 @@ pub trait Store: Send + Sync + Clone + 'static {
         body: String,
     ) -> impl Future<Output = Result<(i64, Timestamp), StoreError>> + Send;
 
-    /// Recorded decisions about one person (everyone when `None`), oldest first.
+    /// Recorded decisions about one person (everyone when `None`), oldest first, a page.
     fn decisions(
         &self,
         person: Option<String>,
+        page: Page,
     ) -> impl Future<Output = Result<Vec<StoredDecision>, StoreError>> + Send;
 
-    /// Stored completions, valid and invalidated, oldest first: one person's, or everyone's.
+    /// Stored completions, valid and invalidated, oldest first: one person's, or everyone's, a
+    /// page.
     fn completions(
         &self,
         person: Option<String>,
+        page: Page,
     ) -> impl Future<Output = Result<Vec<StoredCompletion>, StoreError>> + Send;
 
     /// Makes the valid stored completions of `persons` (everyone when `None`) those `derived`

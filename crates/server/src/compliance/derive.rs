@@ -267,7 +267,7 @@ async fn stored_valid<S: Store>(
     person: Option<String>,
 ) -> Result<HashSet<(String, String)>, StoreError> {
     Ok(store
-        .completions(person)
+        .completions(person, store::Page::ALL)
         .await?
         .into_iter()
         .filter(|c| c.invalidated_at.is_none())

@@ -666,21 +666,56 @@ async fn decide<S: Store>(
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
-/// `GET /decisions[?person=P]`: the recorded decisions, oldest first.
+/// The largest page of `GET /completions` and `GET /decisions`, and the default.
+const MAX_PAGE: usize = 10_000;
+const DEFAULT_PAGE: usize = 1_000;
+
+/// `person`, `after` and `limit` of a paged listing.
+fn listing(query: Option<&str>) -> Result<(Option<String>, store::Page), ApiError> {
+    let params = Params::parse(query, &["person", "after", "limit"])?;
+    let person = match params.get("person") {
+        Some("") => return Err(ApiError::bad_request("person: empty")),
+        other => other.map(str::to_string),
+    };
+    let after = match params.get("after") {
+        None => 0,
+        Some(a) => a
+            .parse()
+            .map_err(|_| ApiError::invalid_parameter("after", "an id from a previous page"))?,
+    };
+    let limit = match params.get("limit") {
+        None => DEFAULT_PAGE,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|l| (1..=MAX_PAGE).contains(l))
+            .ok_or_else(|| {
+                ApiError::invalid_parameter("limit", format!("a whole number from 1 to {MAX_PAGE}"))
+            })?,
+    };
+    Ok((person, store::Page { after, limit }))
+}
+
+/// The `more` of a page: the `after` that gives the next one, when this one is full.
+fn more(ids: impl Iterator<Item = i64>, page: store::Page, count: usize) -> Value {
+    if count == page.limit {
+        ids.last().map_or(Value::Null, |id| json!(id))
+    } else {
+        Value::Null
+    }
+}
+
+/// `GET /decisions[?person=P][&after=ID][&limit=N]`: the recorded decisions, oldest first, a
+/// page at a time (`more` is the `after` of the next page).
 async fn decisions<S: Store>(
     auth: Authenticated<S>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     auth.require(&[Scope::AllRead], "read qualification decisions")?;
-    let params = Params::parse(query.as_deref(), &["person"])?;
-    let person = match params.get("person") {
-        Some("") => return Err(ApiError::bad_request("person: empty")),
-        other => other.map(str::to_string),
-    };
-    let list: Vec<Value> = auth
-        .store
-        .decisions(person)
-        .await?
+    let (person, page) = listing(query.as_deref())?;
+    let stored = auth.store.decisions(person, page).await?;
+    let next = more(stored.iter().map(|d| d.id), page, stored.len());
+    let list: Vec<Value> = stored
         .into_iter()
         .map(|d| {
             let mut row = serde_json::from_str::<Value>(&d.body).map_err(ApiError::internal)?;
@@ -690,7 +725,7 @@ async fn decisions<S: Store>(
             Ok(row)
         })
         .collect::<Result<_, ApiError>>()?;
-    Ok(Json(json!({"decisions": list})))
+    Ok(Json(json!({"decisions": list, "more": next})))
 }
 
 /// `GET /assignments?person=P[&at=T][&asKnownAt=K]`.
@@ -716,18 +751,16 @@ async fn assignments<S: Store>(
     Ok(Json(answer))
 }
 
-/// `GET /completions[?person=P]`: the stored completions, valid and invalidated, oldest first.
+/// `GET /completions[?person=P][&after=ID][&limit=N]`: the stored completions, valid and
+/// invalidated, oldest first, a page at a time (`more` is the `after` of the next page).
 async fn completions<S: Store>(
     auth: Authenticated<S>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     auth.require(&[Scope::AllRead], "read completions")?;
-    let params = Params::parse(query.as_deref(), &["person"])?;
-    let person = match params.get("person") {
-        Some("") => return Err(ApiError::bad_request("person: empty")),
-        other => other.map(str::to_string),
-    };
-    let stored = auth.store.completions(person).await?;
+    let (person, page) = listing(query.as_deref())?;
+    let stored = auth.store.completions(person, page).await?;
+    let next = more(stored.iter().map(|c| c.id), page, stored.len());
     let list: Vec<Value> = stored
         .iter()
         .map(|c| {
@@ -739,7 +772,7 @@ async fn completions<S: Store>(
             })
         })
         .collect();
-    Ok(Json(json!({"completions": list})))
+    Ok(Json(json!({"completions": list, "more": next})))
 }
 
 /// A report as JSON text, serialized straight from its rows.

@@ -865,6 +865,29 @@ async fn completions_are_stored_as_statements_arrive_and_invalidated_by_a_void()
     assert_eq!(ann.len(), 1, "invalidated, never deleted");
     let bob = completions_until(&server, "bob", |l| l.len() == 1).await;
     assert!(bob[0]["invalidatedAt"].is_null(), "Bob's stands");
+    // A page at a time: `more` is the `after` of the next page.
+    let first = get(&server, "/api/compliance/completions?limit=1").await;
+    assert_eq!(first["completions"].as_array().map(Vec::len), Some(1));
+    let after = first["more"].as_i64().expect("a next page");
+    let second = get(
+        &server,
+        &format!("/api/compliance/completions?limit=1&after={after}"),
+    )
+    .await;
+    assert_ne!(
+        second["completions"][0]["id"],
+        first["completions"][0]["id"]
+    );
+    let all = get(&server, "/api/compliance/completions").await;
+    assert!(all["more"].is_null(), "everything fits the default page");
+    for bad in ["limit=0", "limit=10001", "after=x", "page=2"] {
+        let response = server
+            .request(Method::GET, &format!("/api/compliance/completions?{bad}"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 400, "{bad}");
+    }
     let entries = get(&server, "/api/audit/entries?limit=1000").await;
     let actions: Vec<&str> = entries["entries"]
         .as_array()

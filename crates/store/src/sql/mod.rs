@@ -24,8 +24,8 @@ use uuid::Uuid;
 use crate::{
     Accepted, AttachmentContent, Checkpoint, ConsistencyProof, Credential, CredentialChange,
     Document, DocumentKey, DocumentScope, DocumentWrite, Entry, EvidenceOf, EvidenceRow,
-    InclusionProof, NewCredential, Preconditions, StatementPage, StatementQuery, Store, StoreError,
-    StoredCompletion, StoredDecision, StoredFact, StoredStatement, VerifyingKey,
+    InclusionProof, NewCredential, Page, Preconditions, StatementPage, StatementQuery, Store,
+    StoreError, StoredCompletion, StoredDecision, StoredFact, StoredStatement, VerifyingKey,
 };
 use writer::{Command, IDLE, WriterState};
 
@@ -592,16 +592,21 @@ impl<B: Backend> Store for SqlStore<B> {
         .await
     }
 
-    async fn decisions(&self, person: Option<String>) -> Result<Vec<StoredDecision>, StoreError> {
-        self.read(move |conn| reads::decisions(conn, person.as_deref()))
+    async fn decisions(
+        &self,
+        person: Option<String>,
+        page: Page,
+    ) -> Result<Vec<StoredDecision>, StoreError> {
+        self.read(move |conn| reads::decisions(conn, person.as_deref(), page))
             .await
     }
 
     async fn completions(
         &self,
         person: Option<String>,
+        page: Page,
     ) -> Result<Vec<StoredCompletion>, StoreError> {
-        self.read(move |conn| reads::completions(conn, person.as_deref()))
+        self.read(move |conn| reads::completions(conn, person.as_deref(), page))
             .await
     }
 

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use super::{Arg, Row, Sql, stored_statement};
 use crate::credentials::CredentialRow;
 use crate::{
-    Credential, EvidenceOf, EvidenceRow, StatementPage, StatementQuery, StoreError,
+    Credential, EvidenceOf, EvidenceRow, Page, StatementPage, StatementQuery, StoreError,
     StoredCompletion, StoredDecision, StoredFact,
 };
 
@@ -207,69 +207,87 @@ pub(crate) fn facts(conn: &mut impl Sql) -> Result<Vec<StoredFact>, StoreError> 
     .collect()
 }
 
+/// Rows of a compliance record table, of one person (everyone when `None`), oldest first, after
+/// the id `after`, at most `limit`.
+fn person_rows(
+    conn: &mut impl Sql,
+    table: &str,
+    columns: &str,
+    person: Option<&str>,
+    page: Page,
+) -> Result<Vec<Row>, StoreError> {
+    let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
+    match person {
+        Some(p) => conn.rows(
+            &format!(
+                "SELECT {columns} FROM {table} WHERE person = $1 AND id > $2 ORDER BY id LIMIT $3"
+            ),
+            &[Arg::Text(p), Arg::Int(page.after), Arg::Int(limit)],
+        ),
+        None => conn.rows(
+            &format!("SELECT {columns} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"),
+            &[Arg::Int(page.after), Arg::Int(limit)],
+        ),
+    }
+}
+
 /// Recorded decisions about one person (everyone when `None`), oldest first.
 pub(crate) fn decisions(
     conn: &mut impl Sql,
     person: Option<&str>,
+    page: Page,
 ) -> Result<Vec<StoredDecision>, StoreError> {
-    const COLUMNS: &str = "id, person, body, principal, recorded_at";
-    let rows = match person {
-        Some(p) => conn.rows(
-            &format!("SELECT {COLUMNS} FROM compliance_decisions WHERE person = $1 ORDER BY id"),
-            &[Arg::Text(p)],
-        )?,
-        None => conn.rows(
-            &format!("SELECT {COLUMNS} FROM compliance_decisions ORDER BY id"),
-            &[],
-        )?,
-    };
-    rows.iter()
-        .map(|row| {
-            Ok(StoredDecision {
-                id: row.int(0)?,
-                person: row.text(1)?,
-                body: row.text(2)?,
-                principal: row.text(3)?,
-                recorded_at: row
-                    .text(4)?
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt("a decision's time is unreadable".into()))?,
-            })
+    person_rows(
+        conn,
+        "compliance_decisions",
+        "id, person, body, principal, recorded_at",
+        person,
+        page,
+    )?
+    .iter()
+    .map(|row| {
+        Ok(StoredDecision {
+            id: row.int(0)?,
+            person: row.text(1)?,
+            body: row.text(2)?,
+            principal: row.text(3)?,
+            recorded_at: row
+                .text(4)?
+                .parse()
+                .map_err(|_| StoreError::Corrupt("a decision's time is unreadable".into()))?,
         })
-        .collect()
+    })
+    .collect()
 }
 
 /// Stored completions of one person (everyone when `None`), oldest first.
 pub(crate) fn completions(
     conn: &mut impl Sql,
     person: Option<&str>,
+    page: Page,
 ) -> Result<Vec<StoredCompletion>, StoreError> {
-    const COLUMNS: &str = "id, person, body, derived_at, invalidated_at";
-    let rows = match person {
-        Some(p) => conn.rows(
-            &format!("SELECT {COLUMNS} FROM compliance_completions WHERE person = $1 ORDER BY id"),
-            &[Arg::Text(p)],
-        )?,
-        None => conn.rows(
-            &format!("SELECT {COLUMNS} FROM compliance_completions ORDER BY id"),
-            &[],
-        )?,
-    };
     let time = |text: String| {
         text.parse::<Timestamp>()
             .map_err(|_| StoreError::Corrupt("a completion's time is unreadable".into()))
     };
-    rows.iter()
-        .map(|row| {
-            Ok(StoredCompletion {
-                id: row.int(0)?,
-                person: row.text(1)?,
-                body: row.text(2)?,
-                derived_at: time(row.text(3)?)?,
-                invalidated_at: row.opt_text(4)?.map(time).transpose()?,
-            })
+    person_rows(
+        conn,
+        "compliance_completions",
+        "id, person, body, derived_at, invalidated_at",
+        person,
+        page,
+    )?
+    .iter()
+    .map(|row| {
+        Ok(StoredCompletion {
+            id: row.int(0)?,
+            person: row.text(1)?,
+            body: row.text(2)?,
+            derived_at: time(row.text(3)?)?,
+            invalidated_at: row.opt_text(4)?.map(time).transpose()?,
         })
-        .collect()
+    })
+    .collect()
 }
 
 fn micros(us: i64) -> Result<Timestamp, StoreError> {
