@@ -242,7 +242,7 @@ pub struct Engine {
     people: HashMap<String, Vec<Person>>,
     sites: HashMap<String, Vec<Site>>,
     quality_events: HashMap<String, Vec<QualityEvent>>,
-    void_policies: Vec<(crate::VoidPolicy, Interval)>,
+    gxp_profiles: Vec<(crate::GxpProfile, Interval)>,
     /// ifi → activity IRI → evidence, in timestamp order. Each evidence's `ifi` and
     /// `activity_iri` share the keys' strings.
     evidence: HashMap<Arc<str>, HashMap<Arc<str>, Vec<Evidence>>>,
@@ -364,7 +364,7 @@ impl Engine {
             people: HashMap::new(),
             sites: HashMap::new(),
             quality_events: HashMap::new(),
-            void_policies: master.void_policies,
+            gxp_profiles: master.gxp_profiles,
             evidence: HashMap::new(),
             iris: HashSet::new(),
         };
@@ -463,8 +463,8 @@ impl Engine {
     }
 
     /// The GxP void policy as known at `k`.
-    pub fn void_policy(&self, k: Timestamp) -> Option<&crate::VoidPolicy> {
-        self.void_policies
+    pub fn gxp_profile(&self, k: Timestamp) -> Option<&crate::GxpProfile> {
+        self.gxp_profiles
             .iter()
             .find(|(_, recorded)| recorded.contains(k))
             .map(|(p, _)| p)

@@ -108,6 +108,8 @@ pub enum Fact {
     GxpProfile {
         activity_prefixes: Vec<String>,
         reason_extension: String,
+        /// GxP evidence older than this many hours when it arrives needs a reason (A6).
+        late_entry_hours: Option<i64>,
     },
     /// A CAPA, change control, deviation or audit finding.
     QualityEvent {
@@ -353,7 +355,11 @@ impl Fact {
             Fact::GxpProfile {
                 activity_prefixes,
                 reason_extension,
+                late_entry_hours,
             } => {
+                if late_entry_hours.is_some_and(|h| !(1..=876_000).contains(&h)) {
+                    return malformed("late_entry_hours is between 1 and 876000");
+                }
                 if activity_prefixes.is_empty()
                     || activity_prefixes
                         .iter()
@@ -607,10 +613,12 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
             Fact::GxpProfile {
                 activity_prefixes,
                 reason_extension,
-            } => master.void_policies.push((
-                crate::VoidPolicy {
+                late_entry_hours,
+            } => master.gxp_profiles.push((
+                crate::GxpProfile {
                     activity_prefixes,
                     reason_extension,
+                    late_entry: late_entry_hours.map(SignedDuration::from_hours),
                 },
                 recorded,
             )),

@@ -22,7 +22,7 @@ pub use engine::{
     Status,
 };
 pub use facts::{Fact, FactError, engine, master};
-pub use gxp::{VoidPolicy, VoidRefusal};
+pub use gxp::{GxpProfile, GxpRefusal};
 pub use model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
     Period, Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,

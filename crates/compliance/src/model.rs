@@ -297,7 +297,7 @@ pub struct MasterData {
     pub requirements: Vec<Requirement>,
     pub quality_events: Vec<QualityEvent>,
     /// The GxP profile's void policy, with when it was known.
-    pub void_policies: Vec<(crate::VoidPolicy, Interval)>,
+    pub gxp_profiles: Vec<(crate::GxpProfile, Interval)>,
 }
 
 /// The verbs the engine understands (regulated.md 2.3); others never count.

@@ -158,7 +158,7 @@ async fn store_statements<S: Store>(
     accepted: Vec<Accepted>,
     contents: Vec<store::AttachmentContent>,
 ) -> Result<Vec<Uuid>, ApiError> {
-    crate::compliance::check_voids(
+    crate::compliance::check_gxp(
         state,
         &credential.store,
         store,

@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use compliance::{Engine, Evidence, Fact, MasterData};
+use compliance::{Engine, Evidence, Fact, GxpProfile, MasterData};
 use jiff::Timestamp;
 use serde_json::Value;
 use store::{EvidenceOf, EvidenceRow, Store};
@@ -30,13 +30,78 @@ struct Cached {
     engine: SharedEngine,
 }
 
-/// One cached engine per store (tenant).
+/// One cached engine per store (tenant), and each store's GxP profile.
 #[derive(Default)]
 pub struct Engines {
     stores: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Cached>>>>>,
+    profiles: Mutex<HashMap<String, Profile>>,
 }
 
+/// A store's GxP profile as last read, and the newest fact it was read from.
+#[derive(Clone)]
+struct Profile {
+    read_at: std::time::Instant,
+    facts_newest: Option<i64>,
+    profile: Option<GxpProfile>,
+}
+
+/// How long a store's GxP profile is used before the facts are looked at again: every statement
+/// write asks for it, so it must cost nothing most of the time.
+const PROFILE_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Engines {
+    /// Facts were recorded through this node: the next statement write reads the profile again.
+    pub fn facts_recorded(&self, name: &str) {
+        self.profiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+
+    /// The GxP profile of store `name` as known now: at most a second old for facts recorded
+    /// through another node, current for facts recorded through this one.
+    pub async fn gxp_profile<S: Store>(
+        &self,
+        name: &str,
+        store: &S,
+    ) -> Result<Option<GxpProfile>, ApiError> {
+        let known = self
+            .profiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned();
+        if let Some(p) = &known
+            && p.read_at.elapsed() < PROFILE_FRESH
+        {
+            return Ok(p.profile.clone());
+        }
+        let (facts_newest, _) = store.compliance_watermarks().await?;
+        let profile = match known {
+            Some(p) if p.facts_newest == facts_newest => p.profile,
+            _ => {
+                let (_, facts) = facts(store).await?;
+                compliance::master(&facts)
+                    .gxp_profiles
+                    .into_iter()
+                    .find(|(_, recorded)| recorded.contains(Timestamp::now()))
+                    .map(|(p, _)| p)
+            }
+        };
+        self.profiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                name.to_string(),
+                Profile {
+                    read_at: std::time::Instant::now(),
+                    facts_newest,
+                    profile: profile.clone(),
+                },
+            );
+        Ok(profile)
+    }
+
     /// The engine of store `name`, holding every fact and statement committed before the call.
     pub async fn current<S: Store>(&self, name: &str, store: &S) -> Result<SharedEngine, ApiError> {
         Ok(self.current_as_of(name, store).await?.0)

@@ -174,6 +174,7 @@ async fn record<S: Store>(
             Err(Refusal::Store(e)) if e.code == "facts_changed" => continue,
             Ok(outcome) => {
                 if !outcome.recorded.is_empty() {
+                    state.engines.facts_recorded(&auth.credential.store);
                     state.deriver.facts_changed(&auth.credential.store);
                 }
                 return Ok(outcome);
@@ -1027,28 +1028,36 @@ async fn quality_event<S: Store>(
     Ok(Json(answer))
 }
 
-/// The GxP profile's rules on voids (regulated.md A4, S4), checked before statements are
-/// stored: a void of GxP evidence needs a reason (400 without) and may not come from the learner
-/// (403). Targets are looked up in the same batch first, then in the store.
-pub async fn check_voids<S: Store>(
+/// The GxP profile's rules (regulated.md A4, A6, S4), checked before statements are stored: a
+/// late entry of GxP evidence needs a reason (400 without); a void of GxP evidence needs a reason
+/// (400) and may not come from the learner (403). Void targets are looked up in the same batch
+/// first, then in the store. The profile is read from the facts at most once a second per store.
+pub async fn check_gxp<S: Store>(
     state: &Shared<S>,
     store_name: &str,
     store: &S,
     voider: &str,
     statements: &[store::Accepted],
 ) -> Result<(), ApiError> {
-    if !statements.iter().any(|a| a.voiding) {
-        return Ok(());
-    }
-    let engine = state.engines.current(store_name, store).await?;
-    let policy = engine
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .void_policy(Timestamp::now())
-        .cloned();
-    let Some(policy) = policy else {
+    let Some(policy) = state.engines.gxp_profile(store_name, store).await? else {
         return Ok(());
     };
+    let refused = |refusal: compliance::GxpRefusal| match refusal {
+        compliance::GxpRefusal::OwnRecord => {
+            ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal.to_string())
+        }
+        _ => ApiError::bad_request(refusal.to_string()),
+    };
+    let now = Timestamp::now();
+    for (i, a) in statements.iter().enumerate() {
+        policy.check_late(&a.statement, now).map_err(|r| {
+            let mut e = refused(r);
+            if statements.len() > 1 {
+                e.message = format!("[{i}]: {}", e.message);
+            }
+            e
+        })?;
+    }
     for void in statements.iter().filter(|a| a.voiding) {
         let Some(target) = void.target else { continue };
         let in_batch = statements
@@ -1065,12 +1074,7 @@ pub async fn check_voids<S: Store>(
         let Some(target) = target else { continue };
         policy
             .check(&void.statement, &target, Some(voider))
-            .map_err(|refusal| match refusal {
-                compliance::VoidRefusal::OwnRecord => {
-                    ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal.to_string())
-                }
-                compliance::VoidRefusal::NoReason(_) => ApiError::bad_request(refusal.to_string()),
-            })?;
+            .map_err(refused)?;
     }
     Ok(())
 }

@@ -1162,3 +1162,56 @@ async fn s1_b2_ojt_evidence_counts_with_a_qualified_trainer_as_instructor() {
     assert_eq!(q["status"], "QUALIFIED", "{q}");
     assert_eq!(q["evidence"], json!([ojt_id]));
 }
+
+#[tokio::test]
+async fn s6_a6_a_late_entry_of_gxp_evidence_needs_a_reason() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    // Without a profile, xAPI's rules: a backdated statement is accepted (and flagged late).
+    let backdated = completed("E2", "7", "2026-01-10T09:00:00Z");
+    server.store(&backdated).await;
+    let (status, body) = facts(
+        &server,
+        json!([{"kind": "gxp_profile", "activity_prefixes": ["https://qms.example/"],
+                "reason_extension": "https://qms.example/gxp/ext/reason", "late_entry_hours": 72}]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let refused = server.post_statements(&backdated).await;
+    assert_eq!(refused.status(), 400);
+    let text = refused.text().await.expect("body");
+    assert!(
+        text.contains("late entry") && text.contains("72 h"),
+        "{text}"
+    );
+    let batch = server
+        .post_statements(&json!([
+            completed("E1", "7", &jiff::Timestamp::now().to_string()),
+            backdated
+        ]))
+        .await;
+    assert_eq!(batch.status(), 400, "the batch is refused whole");
+    assert!(
+        batch.text().await.expect("body").starts_with("{"),
+        "a JSON error"
+    );
+    let mut with_reason = completed("E3", "7", "2026-01-10T09:00:00Z");
+    with_reason["context"] = json!({"extensions": {"https://qms.example/gxp/ext/reason":
+        {"code": "PAPER_BACKLOG", "text": "transcribed from the paper training record"}}});
+    server.store(&with_reason).await;
+    // Recent GxP evidence and anything outside the profile need no reason.
+    server
+        .store(&completed("E1", "7", &jiff::Timestamp::now().to_string()))
+        .await;
+    server
+        .store(&statement(
+            "E1",
+            "completed",
+            "https://lms.example/game/1",
+            "2020-01-01T00:00:00Z",
+        ))
+        .await;
+    let bad = json!({"kind": "gxp_profile", "activity_prefixes": ["https://qms.example/"],
+                     "reason_extension": "https://qms.example/gxp/ext/reason", "late_entry_hours": 0});
+    assert_eq!(facts(&server, json!([bad])).await.0, 400);
+}
