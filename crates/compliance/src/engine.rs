@@ -214,6 +214,25 @@ pub struct RequirementStatus {
     pub qualification: Qualification,
 }
 
+impl RequirementStatus {
+    fn of(r: &Requirement, answer: &Answer<'_>) -> RequirementStatus {
+        RequirementStatus {
+            requirement: r.id.clone(),
+            procedure: r.procedure.clone(),
+            function: match &r.scope {
+                Scope::Function { function, .. } => Some(function.clone()),
+                _ => None,
+            },
+            quality_event: match &r.scope {
+                Scope::QualityEvent { event, .. } => Some(event.clone()),
+                _ => None,
+            },
+            blocking: r.blocking,
+            qualification: answer.owned(),
+        }
+    }
+}
+
 /// Everything that applies to a person at T: their functions' requirements, their own, and those
 /// of quality events naming them. `status` is the worst of the blocking requirements' answers
 /// (NOT_QUALIFIED with UNKNOWN_PERSON for a person no fact names).
@@ -506,14 +525,8 @@ impl Engine {
         k: Timestamp,
     ) -> (Qualification, Option<String>) {
         let ifis = self.ifis_of(person, k);
-        let functions = self.functions_of(person, t, k);
-        let mut applying: Vec<&Requirement> = functions
-            .iter()
-            .flat_map(|f| self.by_function.get(*f).into_iter().flatten())
-            .chain(self.by_person.get(person).into_iter().flatten())
-            .map(|&i| &self.requirements[i])
-            .filter(|r| r.procedure == procedure && self.applies(r, person, t, k))
-            .collect();
+        let mut applying = self.applying(person, t, k);
+        applying.retain(|r| r.procedure == procedure);
         // A quality event's retraining is asked about only where no standing requirement is.
         if applying
             .iter()
@@ -912,32 +925,46 @@ impl Engine {
         }
     }
 
-    /// Everything that applies to `person` at `t` as known at `k`, answered.
-    pub fn person_status(&self, person: &str, t: Timestamp, k: Timestamp) -> PersonStatus {
-        let ifis = self.ifis_of(person, k);
-        let functions = self.functions_of(person, t, k);
-        let mut seen = std::collections::HashSet::new();
-        let requirements: Vec<RequirementStatus> = functions
+    /// The requirements that apply to `person` at `t` as known at `k`, each once: those of their
+    /// functions, their own, and those of quality events naming them.
+    fn applying<'a>(&'a self, person: &str, t: Timestamp, k: Timestamp) -> Vec<&'a Requirement> {
+        let mut indexes: Vec<usize> = self
+            .functions_of(person, t, k)
             .iter()
             .flat_map(|f| self.by_function.get(*f).into_iter().flatten())
             .chain(self.by_person.get(person).into_iter().flatten())
-            .filter(|&&i| seen.insert(i))
-            .map(|&i| &self.requirements[i])
+            .copied()
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes
+            .into_iter()
+            .map(|i| &self.requirements[i])
             .filter(|r| self.applies(r, person, t, k))
-            .map(|r| RequirementStatus {
-                requirement: r.id.clone(),
-                procedure: r.procedure.clone(),
-                function: match &r.scope {
-                    Scope::Function { function, .. } => Some(function.clone()),
-                    _ => None,
-                },
-                quality_event: match &r.scope {
-                    Scope::QualityEvent { event, .. } => Some(event.clone()),
-                    _ => None,
-                },
-                blocking: r.blocking,
-                qualification: self.requirement_answer(&ifis, r, t, k).owned(),
-            })
+            .collect()
+    }
+
+    /// Each requirement that applies to `person` at `t` as known at `k`, with its answer (in
+    /// the borrowed form: cheap for reports that keep only some).
+    fn answers<'a>(
+        &'a self,
+        person: &str,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> Vec<(&'a Requirement, Answer<'a>)> {
+        let ifis = self.ifis_of(person, k);
+        self.applying(person, t, k)
+            .into_iter()
+            .map(|r| (r, self.requirement_answer(&ifis, r, t, k)))
+            .collect()
+    }
+
+    /// Everything that applies to `person` at `t` as known at `k`, answered.
+    pub fn person_status(&self, person: &str, t: Timestamp, k: Timestamp) -> PersonStatus {
+        let requirements: Vec<RequirementStatus> = self
+            .answers(person, t, k)
+            .iter()
+            .map(|(r, answer)| RequirementStatus::of(r, answer))
             .collect();
         let status = requirements
             .iter()
@@ -947,7 +974,11 @@ impl Engine {
         PersonStatus {
             status: if known { status } else { Status::NotQualified },
             reason: (!known).then_some(Reason::UnknownPerson),
-            functions: functions.into_iter().map(str::to_string).collect(),
+            functions: self
+                .functions_of(person, t, k)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             requirements,
         }
     }

@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 
 use super::{Assignment, AssignmentStatus, Engine, RequirementStatus, Status};
+use crate::model::Scope;
 
 /// Which people and requirements a report covers: those at a site, those of a job function.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,31 +51,24 @@ impl Engine {
         filter.function.is_none() || filter.function.as_ref() == function
     }
 
+    fn in_scope(filter: &Filter, scope: &Scope) -> bool {
+        match scope {
+            Scope::Function { function, .. } => Self::in_function(filter, Some(function)),
+            _ => Self::in_function(filter, None),
+        }
+    }
+
     /// Every requirement that applies at `t` and is not answered QUALIFIED, as known at `k`.
     pub fn gaps(&self, filter: &Filter, t: Timestamp, k: Timestamp) -> Vec<Gap> {
         let mut gaps = Vec::new();
         for (person, sites) in self.covered(filter, t, k) {
-            // The fast check first: most people have no gap.
-            let functions = self.functions_of(person, t, k);
-            let ifis = self.ifis_of(person, k);
-            let any_gap = functions
-                .iter()
-                .flat_map(|f| self.by_function.get(*f).into_iter().flatten())
-                .chain(self.by_person.get(person).into_iter().flatten())
-                .map(|&i| &self.requirements[i])
-                .filter(|r| self.applies(r, person, t, k))
-                .any(|r| self.requirement_answer(&ifis, r, t, k).status != Status::Qualified);
-            if !any_gap {
-                continue;
-            }
-            for requirement in self.person_status(person, t, k).requirements {
-                if requirement.qualification.status != Status::Qualified
-                    && Self::in_function(filter, requirement.function.as_ref())
-                {
+            // Only the rows kept are copied out of the borrowed answers: most people have none.
+            for (r, answer) in self.answers(person, t, k) {
+                if answer.status != Status::Qualified && Self::in_scope(filter, &r.scope) {
                     gaps.push(Gap {
                         person: person.to_string(),
                         sites: sites.iter().map(|s| s.to_string()).collect(),
-                        requirement,
+                        requirement: RequirementStatus::of(r, &answer),
                     });
                 }
             }
@@ -115,17 +109,17 @@ impl Engine {
     ) -> Vec<Expiry> {
         let mut found = Vec::new();
         for (person, sites) in self.covered(filter, t, k) {
-            for requirement in self.person_status(person, t, k).requirements {
-                if let Some(expires_at) = requirement.qualification.expires_at
-                    && requirement.qualification.status != Status::NotQualified
+            for (r, answer) in self.answers(person, t, k) {
+                if let Some(expires_at) = answer.expires_at
+                    && answer.status != Status::NotQualified
                     && t < expires_at
                     && expires_at <= until
-                    && Self::in_function(filter, requirement.function.as_ref())
+                    && Self::in_scope(filter, &r.scope)
                 {
                     found.push(Expiry {
                         person: person.to_string(),
                         sites: sites.iter().map(|s| s.to_string()).collect(),
-                        requirement,
+                        requirement: RequirementStatus::of(r, &answer),
                         expires_at,
                     });
                 }

@@ -19,20 +19,14 @@ use crate::error::ApiError;
 /// The ledger principal of derived completions.
 pub const PRINCIPAL: &str = "attest:compliance";
 
-/// What changed in one store since its completions were last derived.
+/// Whose completions changed in one store: what a write touched, and what has gathered since
+/// the last derivation.
 #[derive(Debug, Default)]
-struct Dirty {
+pub struct Dirty {
     everyone: bool,
     /// IFI keys of the actors of new statements.
     agents: HashSet<String>,
     /// Statements voided since: their actors' completions change.
-    voided: HashSet<Uuid>,
-}
-
-/// Whose completions a write may have changed.
-#[derive(Debug, Default)]
-pub struct Touched {
-    agents: HashSet<String>,
     voided: HashSet<Uuid>,
 }
 
@@ -48,8 +42,8 @@ impl Deriver {
     /// What storing these statements may change: their actors' completions, and those of the
     /// actors of the statements they void. Taken before the statements move into the store;
     /// given to [`Deriver::stored`] once they are stored.
-    pub fn touched(statements: &[Accepted]) -> Touched {
-        let mut touched = Touched::default();
+    pub fn touched(statements: &[Accepted]) -> Dirty {
+        let mut touched = Dirty::default();
         for a in statements {
             if a.voiding {
                 touched.voided.extend(a.target);
@@ -61,15 +55,8 @@ impl Deriver {
     }
 
     /// Statements were stored in `store`.
-    pub fn stored(&self, store: &str, touched: Touched) {
-        self.mark(
-            store,
-            Dirty {
-                everyone: false,
-                agents: touched.agents,
-                voided: touched.voided,
-            },
-        );
+    pub fn stored(&self, store: &str, touched: Dirty) {
+        self.mark(store, touched);
     }
 
     /// Facts were recorded in `store`: anyone's completions may have changed.
