@@ -95,6 +95,7 @@ fn main() {
                     stored: day(210 + n as i64),
                     voided: None,
                     instructor: None,
+                    signature: None,
                 });
             }
         }
@@ -107,6 +108,7 @@ fn main() {
         late_entry: SignedDuration::from_hours(24),
         instructor_for: None,
         accept_satisfied: false,
+        signatures: Vec::new(),
         effective_from: day(0),
         recorded: always,
     }];

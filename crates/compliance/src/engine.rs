@@ -5,9 +5,9 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::model::{
-    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
-    Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, Recurrence, Requirement,
-    Scope, Site, TrainingImpact, Verb,
+    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Meaning,
+    Membership, MoveOn, Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent,
+    Recurrence, Requirement, Scope, Site, TrainingImpact, Verb,
 };
 
 mod assignments;
@@ -110,6 +110,8 @@ pub enum Reason {
     NotInFunction,
     /// No fact known at K names this person.
     UnknownPerson,
+    /// The training would count, but an electronic signature its rule requires is missing.
+    SignatureMissing,
 }
 
 impl Reason {
@@ -123,6 +125,7 @@ impl Reason {
             Reason::EffectivenessFailed => "EFFECTIVENESS_FAILED",
             Reason::NotInFunction => "NOT_IN_FUNCTION",
             Reason::UnknownPerson => "UNKNOWN_PERSON",
+            Reason::SignatureMissing => "SIGNATURE_MISSING",
         }
     }
 }
@@ -144,8 +147,39 @@ pub struct Qualification {
     pub effectiveness: Option<Check>,
     /// The completion rule (id, version) the evidence was judged by.
     pub rule: Option<(String, u32)>,
+    /// The electronic signatures the completion rests on, as manifested (regulated.md C1).
+    pub signatures: Vec<SignedBy>,
     pub achieved_at: Option<Timestamp>,
     pub expires_at: Option<Timestamp>,
+}
+
+/// An electronic signature as every answer shows it (regulated.md C1): the signer's printed
+/// name at signing, when, and what it means; `statement` is the signature's own statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedBy {
+    pub statement: String,
+    /// The training statement it signs (none for a procedure version's signature).
+    pub signs: Option<String>,
+    pub meaning: Meaning,
+    pub person: String,
+    pub printed_name: String,
+    pub signed_at: Timestamp,
+    pub record_sha256: String,
+}
+
+impl SignedBy {
+    fn of(e: &Evidence) -> Option<SignedBy> {
+        let s = e.signature.as_deref()?;
+        Some(SignedBy {
+            statement: e.statement_id.clone(),
+            signs: s.of.clone(),
+            meaning: s.meaning,
+            person: s.person.clone(),
+            printed_name: s.printed_name.clone(),
+            signed_at: e.timestamp,
+            record_sha256: s.record_sha256.clone(),
+        })
+    }
 }
 
 /// An answer that borrows the facts it rests on: cheap to compute many of.
@@ -187,6 +221,16 @@ impl<'a> Answer<'a> {
                 .unwrap_or_default(),
             effectiveness: self.effectiveness.map(|(state, by)| Check::of(state, by)),
             rule: self.achievement.as_ref().map(Achievement::rule),
+            signatures: self
+                .achievement
+                .as_ref()
+                .map(|a| {
+                    a.signatures
+                        .iter()
+                        .filter_map(|e| SignedBy::of(e))
+                        .collect()
+                })
+                .unwrap_or_default(),
             achieved_at: self.achievement.as_ref().map(|a| a.at),
             expires_at: self.expires_at,
         }
@@ -267,6 +311,10 @@ pub struct Engine {
     evidence: HashMap<Arc<str>, HashMap<Arc<str>, Vec<Evidence>>>,
     /// Every activity IRI the evidence names, once.
     iris: HashSet<Arc<str>>,
+    /// Signatures on training statements, by the id of the statement they sign.
+    signatures: HashMap<String, Vec<Evidence>>,
+    /// Signatures on procedure versions, by the version's activity IRI.
+    version_signatures: HashMap<String, Vec<Evidence>>,
 }
 
 /// One achieved completion (borrowing the facts; owned only in the answer).
@@ -274,14 +322,18 @@ pub struct Engine {
 struct Achievement<'a> {
     at: Timestamp,
     statements: [Option<&'a Evidence>; 2],
+    /// The signature statements the rule requires (empty when it requires none).
+    signatures: Vec<&'a Evidence>,
     rule: &'a CompletionRule,
 }
 
 impl Achievement<'_> {
+    /// The statements it rests on: the training, then its signatures.
     fn statements(&self) -> Vec<String> {
         self.statements
             .iter()
             .flatten()
+            .chain(&self.signatures)
             .map(|e| e.statement_id.clone())
             .collect()
     }
@@ -308,14 +360,35 @@ impl Engine {
     /// The same evidence under new master data (facts were recorded): the evidence index is
     /// kept, not rebuilt.
     pub fn with_master(mut self, master: MasterData) -> Engine {
-        let evidence = std::mem::take(&mut self.evidence);
         let mut engine = Engine::new(master, Vec::new());
-        engine.evidence = evidence;
+        engine.evidence = std::mem::take(&mut self.evidence);
+        engine.iris = std::mem::take(&mut self.iris);
+        engine.signatures = std::mem::take(&mut self.signatures);
+        engine.version_signatures = std::mem::take(&mut self.version_signatures);
         engine
     }
 
+    /// Keeps a signature statement where it is looked up; gives back any other evidence.
+    fn file_signature(&mut self, e: Evidence) -> Option<Evidence> {
+        let Some(signature) = e.signature.as_deref() else {
+            return Some(e);
+        };
+        let list = match &signature.of {
+            Some(statement) => self.signatures.entry(statement.clone()).or_default(),
+            None => self
+                .version_signatures
+                .entry(e.activity_iri.to_string())
+                .or_default(),
+        };
+        list.push(e);
+        None
+    }
+
     /// Adds one piece of evidence (a statement stored since the engine was built).
-    pub fn add_evidence(&mut self, mut e: Evidence) {
+    pub fn add_evidence(&mut self, e: Evidence) {
+        let Some(mut e) = self.file_signature(e) else {
+            return;
+        };
         let (ifi, iri) = self.intern(&e.ifi, &e.activity_iri);
         e.ifi = ifi.clone();
         e.activity_iri = iri.clone();
@@ -386,6 +459,8 @@ impl Engine {
             gxp_profiles: master.gxp_profiles,
             evidence: HashMap::new(),
             iris: HashSet::new(),
+            signatures: HashMap::new(),
+            version_signatures: HashMap::new(),
         };
         for id in master.identifiers {
             engine
@@ -448,7 +523,10 @@ impl Engine {
         }
         // Sorted first, so each (actor, activity) list is allocated once at its exact length:
         // pushing one by one would leave most of them with room for four, mostly unused.
-        let mut evidence = evidence;
+        let mut evidence: Vec<Evidence> = evidence
+            .into_iter()
+            .filter_map(|e| engine.file_signature(e))
+            .collect();
         evidence.sort_unstable_by(|a, b| {
             (&a.ifi, &a.activity_iri, a.timestamp, a.stored).cmp(&(
                 &b.ifi,
@@ -791,8 +869,10 @@ impl Engine {
             .is_some()
         {
             Reason::VersionSuperseded
-        } else if self.voided_would_count(ifis, &known[required..=in_force], since, t, k) {
+        } else if self.would_count(ifis, &known[required..=in_force], since, t, k, true) {
             Reason::EvidenceVoided
+        } else if self.would_count(ifis, &known[required..=in_force], since, t, k, false) {
+            Reason::SignatureMissing
         } else {
             Reason::NeverTrained
         };
@@ -1051,7 +1131,7 @@ impl Engine {
                     e.known_at(k) && e.timestamp <= t && since.is_none_or(|s| e.timestamp >= s)
                 })
                 .collect();
-            self.achievements(&version.rule, &evidence, k, &mut achievements);
+            self.achievements(&version.rule, &evidence, t, k, true, &mut achievements);
         }
         if versions.len() > 1 {
             achievements.sort_by_key(|a| a.at);
@@ -1084,14 +1164,41 @@ impl Engine {
         out
     }
 
-    /// The completions a run of evidence amounts to under the rule in force at each attempt.
+    /// The completions a run of evidence amounts to under the rule in force at each attempt,
+    /// each once the signatures its rule requires are signed by `t` (unless `signed` is false:
+    /// what would count if they were).
     fn achievements<'a>(
         &'a self,
         rule_id: &str,
         evidence: &[&'a Evidence],
+        t: Timestamp,
         k: Timestamp,
+        signed: bool,
         out: &mut Vec<Achievement<'a>>,
     ) {
+        let mut push = |statements: [Option<&'a Evidence>; 2], rule: &'a CompletionRule| {
+            let at = statements.iter().flatten().map(|e| e.timestamp).max();
+            let Some(at) = at else { return };
+            if !signed || rule.signatures.is_empty() {
+                out.push(Achievement {
+                    at,
+                    statements,
+                    signatures: Vec::new(),
+                    rule,
+                });
+            } else if let Some(signatures) = self.signed(&statements, rule, t, k) {
+                let at = signatures
+                    .iter()
+                    .map(|s| s.timestamp)
+                    .fold(at, Timestamp::max);
+                out.push(Achievement {
+                    at,
+                    statements,
+                    signatures,
+                    rule,
+                });
+            }
+        };
         let mut completed: Option<&Evidence> = None;
         let mut passed: Option<&Evidence> = None;
         for e in evidence {
@@ -1123,47 +1230,143 @@ impl Engine {
                     if let (Some(c), Some(p)) = (completed, passed)
                         && (is_completed || is_passed)
                     {
-                        out.push(Achievement {
-                            at: e.timestamp,
-                            statements: [Some(c), Some(p)],
-                            rule,
-                        });
+                        push([Some(c), Some(p)], rule);
                     }
                     false
                 }
             };
             if counts {
-                out.push(Achievement {
-                    at: e.timestamp,
-                    statements: [Some(e), None],
-                    rule,
-                });
+                push([Some(e), None], rule);
             }
         }
     }
 
     /// Whether the attempt's `context.instructor` names a person qualified for `procedure` at
-    /// the attempt, as known at `k`. Trainers' own trainers are checked too, a few levels deep
-    /// (a cycle of trainer requirements ends there, unqualified).
+    /// the attempt, as known at `k`.
     fn instructor_qualified(&self, e: &Evidence, procedure: &str, k: Timestamp) -> bool {
+        e.instructor
+            .as_deref()
+            .and_then(|i| self.person_of(i, k))
+            .is_some_and(|trainer| self.trainer_qualified(trainer, procedure, e.timestamp, k))
+    }
+
+    /// Whether `trainer` was qualified for `procedure` at `at`, as known at `k`. Trainers' own
+    /// trainers are checked too, a few levels deep (a cycle of trainer requirements ends there,
+    /// unqualified).
+    fn trainer_qualified(
+        &self,
+        trainer: &str,
+        procedure: &str,
+        at: Timestamp,
+        k: Timestamp,
+    ) -> bool {
         thread_local! {
             static DEPTH: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
         }
-        let Some(trainer) = e.instructor.as_deref().and_then(|i| self.person_of(i, k)) else {
-            return false;
-        };
         DEPTH.with(|depth| {
             if depth.get() >= 4 {
                 return false;
             }
             depth.set(depth.get() + 1);
-            let status = self
-                .procedure_answer(trainer, procedure, e.timestamp, k)
-                .0
-                .status;
+            let status = self.procedure_answer(trainer, procedure, at, k).0.status;
             depth.set(depth.get() - 1);
             status != Status::NotQualified
         })
+    }
+
+    /// For each signature `rule` requires, one on these statements signed by `t` and known at
+    /// `k` by someone who may sign it (regulated.md B2): the learner reads and understands;
+    /// a trainer (qualified, where the rule names a trainer procedure) or QA is not the learner.
+    fn signed<'a>(
+        &'a self,
+        statements: &[Option<&'a Evidence>; 2],
+        rule: &CompletionRule,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> Option<Vec<&'a Evidence>> {
+        let learner = statements
+            .iter()
+            .flatten()
+            .next()
+            .and_then(|e| self.person_of(&e.ifi, k))?;
+        rule.signatures
+            .iter()
+            .map(|&meaning| {
+                statements
+                    .iter()
+                    .flatten()
+                    .filter_map(|e| self.signatures.get(&e.statement_id))
+                    .flatten()
+                    .find(|s| {
+                        s.known_at(k)
+                            && s.timestamp <= t
+                            && s.signature.as_deref().is_some_and(|sig| {
+                                sig.meaning == meaning
+                                    && match meaning {
+                                        Meaning::ReadAndUnderstood => sig.person == learner,
+                                        Meaning::TrainerVerifiedPerformance => {
+                                            sig.person != learner
+                                                && rule.instructor_for.as_deref().is_none_or(|p| {
+                                                    self.trainer_qualified(
+                                                        &sig.person,
+                                                        p,
+                                                        s.timestamp,
+                                                        k,
+                                                    )
+                                                })
+                                        }
+                                        Meaning::QaApproved => sig.person != learner,
+                                        Meaning::Approved | Meaning::NoTrainingRequired => false,
+                                    }
+                            })
+                    })
+            })
+            .collect()
+    }
+
+    /// The signatures on a training statement, or on a procedure version (by its activity IRI),
+    /// known at `k`, oldest first.
+    pub fn signatures_on(&self, statement_or_iri: &str, k: Timestamp) -> Vec<SignedBy> {
+        let mut found: Vec<SignedBy> = self
+            .signatures
+            .get(statement_or_iri)
+            .into_iter()
+            .chain(self.version_signatures.get(statement_or_iri))
+            .flatten()
+            .filter(|s| s.stored <= k)
+            .filter_map(SignedBy::of)
+            .collect();
+        found.sort_by(|a, b| (a.signed_at, &a.statement).cmp(&(b.signed_at, &b.statement)));
+        found
+    }
+
+    /// The procedure and version whose activity IRI this is, as known at `k`.
+    pub fn version_of(&self, iri: &str, k: Timestamp) -> Option<(&Procedure, &ProcedureVersion)> {
+        self.procedures.values().find_map(|p| {
+            p.versions
+                .iter()
+                .find(|v| v.activity_iri == iri && v.recorded.contains(k))
+                .map(|v| (p, v))
+        })
+    }
+
+    /// A procedure's version as known at `k`.
+    pub fn procedure_version(
+        &self,
+        procedure: &str,
+        version: &str,
+        k: Timestamp,
+    ) -> Option<&ProcedureVersion> {
+        self.procedures
+            .get(procedure)?
+            .versions
+            .iter()
+            .find(|v| v.version == version && v.recorded.contains(k))
+    }
+
+    /// The xAPI identifiers (IFI keys) of `person` known at `k`.
+    pub fn identifiers_of(&self, person: &str, k: Timestamp) -> Vec<&str> {
+        self.ifis_of(person, k)
     }
 
     /// The version of a rule in force at `at`, as known at `k`.
@@ -1174,14 +1377,16 @@ impl Engine {
             .rfind(|r| r.effective_from <= at && r.recorded.contains(k))
     }
 
-    /// Whether evidence voided as of `k` would have qualified.
-    fn voided_would_count(
+    /// Whether evidence would have qualified: with `voided`, the evidence voided as of `k`;
+    /// without, the evidence known at `k` had it been signed as its rule requires.
+    fn would_count(
         &self,
         ifis: &[&str],
         versions: &[&ProcedureVersion],
         since: Option<Timestamp>,
         t: Timestamp,
         k: Timestamp,
+        voided: bool,
     ) -> bool {
         versions.iter().any(|version| {
             let evidence: Vec<&Evidence> = self
@@ -1189,13 +1394,13 @@ impl Engine {
                 .into_iter()
                 .filter(|e| {
                     e.stored <= k
-                        && e.voided.is_some_and(|v| v <= k)
+                        && e.voided.is_some_and(|v| v <= k) == voided
                         && e.timestamp <= t
                         && since.is_none_or(|s| e.timestamp >= s)
                 })
                 .collect();
             let mut found = Vec::new();
-            self.achievements(&version.rule, &evidence, k, &mut found);
+            self.achievements(&version.rule, &evidence, t, k, voided, &mut found);
             !found.is_empty()
         })
     }

@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{
-    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
-    Period, Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,
-    Recurrence, Requirement, Scope, Site, TrainingImpact, Verb,
+    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Meaning,
+    Membership, MoveOn, Period, Person, PersonIdentifier, Procedure, ProcedureVersion,
+    QualityEvent, QualityEventKind, Recurrence, Requirement, SIGNATURE_EXTENSION, Scope, Signature,
+    Site, TrainingImpact, Verb,
 };
 use crate::{Engine, VOIDED};
 
@@ -67,6 +68,10 @@ pub enum Fact {
         /// cmi5 `satisfied` counts as a completion (for cmi5 courses whose LMS emits it).
         #[serde(default)]
         accept_satisfied: bool,
+        /// Electronic signatures a completion needs (READ_AND_UNDERSTOOD,
+        /// TRAINER_VERIFIED_PERFORMANCE, QA_APPROVED), besides its statements.
+        #[serde(default)]
+        required_signatures: Vec<String>,
         effective_from: Timestamp,
     },
     /// A requirement on a procedure, for a job function (optionally at one site), one person, or
@@ -110,6 +115,13 @@ pub enum Fact {
         reason_extension: String,
         /// GxP evidence older than this many hours when it arrives needs a reason (A6).
         late_entry_hours: Option<i64>,
+    },
+    /// A person enrolled to sign electronically, and how their identity was verified (regulated.md
+    /// C4); recorded by `POST /signers` with the signing credential, never alone.
+    Signer {
+        person: String,
+        verified_by: String,
+        identity_evidence: String,
     },
     /// A CAPA, change control, deviation or audit finding.
     QualityEvent {
@@ -298,9 +310,18 @@ impl Fact {
         if let Fact::Rule {
             mastery,
             late_entry_hours,
+            required_signatures,
             ..
         } = &fact
         {
+            if let Some(bad) = required_signatures
+                .iter()
+                .find(|name| !Meaning::parse(name).is_some_and(Meaning::signs_training))
+            {
+                return Err(FactError::Malformed(format!(
+                    "required_signatures: '{bad}' is not READ_AND_UNDERSTOOD, TRAINER_VERIFIED_PERFORMANCE or QA_APPROVED"
+                )));
+            }
             if mastery.is_some_and(|m| !(0.0..=1.0).contains(&m)) {
                 return malformed("mastery is a scaled score between 0 and 1");
             }
@@ -330,6 +351,16 @@ impl Fact {
                 vec![id]
             }
             Fact::PersonIdentifier { person, .. } => vec![person],
+            Fact::Signer {
+                person,
+                verified_by,
+                identity_evidence,
+            } => {
+                if person == verified_by {
+                    return malformed("verified_by is another person than the signer (C4)");
+                }
+                vec![person, verified_by, identity_evidence]
+            }
             Fact::Membership {
                 person,
                 function,
@@ -421,6 +452,7 @@ impl Fact {
                 ..
             } => format!("member|{person}|{function}|{valid_from}"),
             Fact::QualityEvent { id, .. } => format!("qe|{id}"),
+            Fact::Signer { person, .. } => format!("signer|{person}"),
             Fact::GxpProfile { .. } => "gxp".to_string(),
             Fact::ProcedureVersion {
                 procedure, version, ..
@@ -531,6 +563,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 late_entry_hours,
                 instructor_qualified_for,
                 accept_satisfied,
+                required_signatures,
                 effective_from,
             } => master.rules.push(CompletionRule {
                 id,
@@ -545,9 +578,15 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 late_entry: SignedDuration::from_hours(late_entry_hours.unwrap_or(24)),
                 instructor_for: instructor_qualified_for,
                 accept_satisfied,
+                signatures: required_signatures
+                    .iter()
+                    .filter_map(|name| Meaning::parse(name))
+                    .collect(),
                 effective_from,
                 recorded,
             }),
+            // Enrolment is checked where signatures are made; the rules need none of it.
+            Fact::Signer { .. } => {}
             Fact::Requirement {
                 id,
                 function,
@@ -693,6 +732,29 @@ impl Evidence {
                 .filter(|i| !xapi::agent::is_group(i))
                 .and_then(xapi::agent::Ifi::of)
                 .map(|i| i.key()),
+            signature: (verb == crate::model::SIGNED)
+                .then(|| signature_of(statement))
+                .flatten()
+                .map(Box::new),
         })
     }
+}
+
+/// The signature a signature statement records (its result extension, and the statement it
+/// signs in `context.statement`).
+fn signature_of(statement: &Value) -> Option<Signature> {
+    let manifest = statement
+        .pointer("/result/extensions")?
+        .get(SIGNATURE_EXTENSION)?;
+    let text = |name: &str| manifest.get(name)?.as_str().map(str::to_string);
+    Some(Signature {
+        meaning: Meaning::parse(manifest.get("meaning")?.as_str()?)?,
+        person: text("person")?,
+        printed_name: text("printedName")?,
+        record_sha256: text("recordSha256")?,
+        of: statement
+            .pointer("/context/statement/id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
 }

@@ -19,14 +19,15 @@ mod model;
 pub use engine::{
     Assignment, AssignmentReason, AssignmentStatus, Check, Completion, EffectivenessState, Engine,
     Expiry, Filter, FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus,
-    Status,
+    SignedBy, Status,
 };
 pub use facts::{Fact, FactError, engine, master};
 pub use gxp::{GxpProfile, GxpRefusal};
 pub use model::{
-    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Membership, MoveOn,
-    Period, Person, PersonIdentifier, Procedure, ProcedureVersion, QualityEvent, QualityEventKind,
-    Recurrence, Requirement, Scope, Site, TrainingImpact, Verb,
+    CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Meaning,
+    Membership, MoveOn, Period, Person, PersonIdentifier, Procedure, ProcedureVersion,
+    QualityEvent, QualityEventKind, Recurrence, Requirement, SIGNATURE_EXTENSION, SIGNED, Scope,
+    Signature, Site, TrainingImpact, Verb,
 };
 
 /// The verb of a voiding statement: never evidence itself.

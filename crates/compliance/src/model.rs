@@ -151,6 +151,9 @@ pub struct CompletionRule {
     pub instructor_for: Option<String>,
     /// cmi5 `satisfied` counts as a completion (regulated.md 2.3).
     pub accept_satisfied: bool,
+    /// The electronic signatures a completion needs besides its statements (regulated.md 2.1
+    /// `required_signatures`): it is achieved when the last of them is signed.
+    pub signatures: Vec<Meaning>,
     pub effective_from: Timestamp,
     pub recorded: Interval,
 }
@@ -309,7 +312,88 @@ pub enum Verb {
     /// cmi5's `satisfied`: the LMS judged a course or block done; counts as a completion only
     /// where a rule accepts it.
     Satisfied,
+    /// An electronic signature (written only by the signing service, never by a client).
+    Signed,
     Other,
+}
+
+/// The verb of a signature statement: the signing service's own; refused from xAPI clients.
+pub const SIGNED: &str = "https://attest.dev/xapi/verbs/signed";
+
+/// The result extension of a signature statement that holds the signature's manifestation.
+pub const SIGNATURE_EXTENSION: &str = "https://attest.dev/xapi/extensions/signature";
+
+/// What a signer means by signing (regulated.md C1: a controlled list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Meaning {
+    /// The learner read and understood the document trained on.
+    ReadAndUnderstood,
+    /// A trainer saw the learner perform the task (OJT sign-off).
+    TrainerVerifiedPerformance,
+    /// Quality assurance approved the training record.
+    QaApproved,
+    /// A change-control approver approved a procedure version.
+    Approved,
+    /// A change-control approver decided that a version needs no training (regulated.md S3).
+    NoTrainingRequired,
+}
+
+impl Meaning {
+    pub const ALL: [Meaning; 5] = [
+        Meaning::ReadAndUnderstood,
+        Meaning::TrainerVerifiedPerformance,
+        Meaning::QaApproved,
+        Meaning::Approved,
+        Meaning::NoTrainingRequired,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Meaning::ReadAndUnderstood => "READ_AND_UNDERSTOOD",
+            Meaning::TrainerVerifiedPerformance => "TRAINER_VERIFIED_PERFORMANCE",
+            Meaning::QaApproved => "QA_APPROVED",
+            Meaning::Approved => "APPROVED",
+            Meaning::NoTrainingRequired => "NO_TRAINING_REQUIRED",
+        }
+    }
+
+    /// The meaning in words, as the manifestation shows it (Part 11 §11.50(a)(3)).
+    pub fn text(self) -> &'static str {
+        match self {
+            Meaning::ReadAndUnderstood => "I have read and understood this document",
+            Meaning::TrainerVerifiedPerformance => {
+                "I verified that the trainee performed this task correctly"
+            }
+            Meaning::QaApproved => "Approved by quality assurance",
+            Meaning::Approved => "Approved",
+            Meaning::NoTrainingRequired => "No training required for this revision",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Meaning> {
+        Meaning::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Whether the meaning signs a training statement (the others sign a procedure version).
+    pub fn signs_training(self) -> bool {
+        matches!(
+            self,
+            Meaning::ReadAndUnderstood | Meaning::TrainerVerifiedPerformance | Meaning::QaApproved
+        )
+    }
+}
+
+/// An electronic signature as its statement records it: who (the person, and their printed name
+/// at signing), what it means, and the training statement it signs (none for a procedure
+/// version's signature). The time of signing is the statement's `timestamp` (= `stored`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub meaning: Meaning,
+    pub person: String,
+    pub printed_name: String,
+    pub of: Option<String>,
+    /// SHA-256 (hex) of the record as signed: what links the signature to it (regulated.md C2).
+    pub record_sha256: String,
 }
 
 /// cmi5's `satisfied` verb.
@@ -322,6 +406,7 @@ impl Verb {
             "http://adlnet.gov/expapi/verbs/passed" => Verb::Passed,
             "http://adlnet.gov/expapi/verbs/failed" => Verb::Failed,
             SATISFIED => Verb::Satisfied,
+            SIGNED => Verb::Signed,
             _ => Verb::Other,
         }
     }
@@ -344,6 +429,8 @@ pub struct Evidence {
     pub voided: Option<Timestamp>,
     /// The IFI key of `context.instructor`, if any (the trainer of an OJT or classroom session).
     pub instructor: Option<String>,
+    /// For a signature statement: the signature it records.
+    pub signature: Option<Box<Signature>>,
 }
 
 impl Evidence {

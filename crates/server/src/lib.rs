@@ -68,6 +68,8 @@ pub struct AppState<S> {
     deriver: compliance::derive::Deriver,
     /// Each store's compliance engine, kept current.
     engines: compliance::cache::Engines,
+    /// Wrong signing passwords in a row (regulated.md C7 lock-out).
+    signing_failures: compliance::signatures::Failures,
 }
 
 impl<S> AppState<S> {
@@ -79,6 +81,7 @@ impl<S> AppState<S> {
             verified: Default::default(),
             deriver: Default::default(),
             engines: Default::default(),
+            signing_failures: Default::default(),
         })
     }
 }

@@ -158,6 +158,7 @@ async fn store_statements<S: Store>(
     accepted: Vec<Accepted>,
     contents: Vec<store::AttachmentContent>,
 ) -> Result<Vec<Uuid>, ApiError> {
+    crate::compliance::signatures::refuse_forged(store, &accepted).await?;
     crate::compliance::check_gxp(
         state,
         &credential.store,

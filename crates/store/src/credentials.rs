@@ -55,6 +55,9 @@ pub enum CredentialKind {
     Xapi,
     /// An administrator of stores and credentials (`/api/admin`); not an xAPI credential.
     Admin,
+    /// A person's electronic-signature password (regulated.md C5): checked when they sign,
+    /// never accepted as a request's credentials. Its `name` is the person's id.
+    Signer,
 }
 
 impl CredentialKind {
@@ -62,6 +65,7 @@ impl CredentialKind {
         match self {
             CredentialKind::Xapi => "xapi",
             CredentialKind::Admin => "admin",
+            CredentialKind::Signer => "signer",
         }
     }
 
@@ -69,6 +73,7 @@ impl CredentialKind {
         match text {
             "xapi" => Some(CredentialKind::Xapi),
             "admin" => Some(CredentialKind::Admin),
+            "signer" => Some(CredentialKind::Signer),
             _ => None,
         }
     }

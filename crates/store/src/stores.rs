@@ -222,6 +222,11 @@ impl<S: Store + Clone> Stores<S> {
             return bad("a credential needs a name (who or what uses it)");
         }
         let (store, scopes) = match request.kind {
+            CredentialKind::Signer => {
+                return bad(
+                    "signing credentials are enrolled with POST /api/compliance/signers (identity verified by another person)",
+                );
+            }
             CredentialKind::Admin => (DEFAULT_STORE.to_string(), Vec::new()),
             CredentialKind::Xapi => {
                 if request.scopes.is_empty() {

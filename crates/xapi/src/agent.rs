@@ -46,6 +46,24 @@ impl Ifi {
         }
     }
 
+    /// The IFI a [`Ifi::key`] was made from (the inverse of `key`, up to the case `key` folds).
+    pub fn from_key(key: &str) -> Option<Ifi> {
+        let (kind, value) = key.split_once(':')?;
+        match kind {
+            "mbox" => Some(Ifi::Mbox(value.to_string())),
+            "mbox_sha1sum" => Some(Ifi::MboxSha1Sum(value.to_string())),
+            "openid" => Some(Ifi::OpenId(value.to_string())),
+            "account" => {
+                let (home_page, name) = value.split_once('\n')?;
+                Some(Ifi::Account {
+                    home_page: home_page.to_string(),
+                    name: name.to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// The IFI as the JSON property (or properties) of an Agent object.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut map = Map::new();
@@ -120,5 +138,20 @@ mod tests {
         );
         assert_eq!(Ifi::of(&json!({"account": {"name": "E123"}})), None);
         assert_eq!(Ifi::of(&json!({"objectType": "Group", "member": []})), None);
+    }
+
+    #[test]
+    fn a_key_gives_back_its_identifier() {
+        for agent in [
+            json!({"mbox": "mailto:ann@example.com"}),
+            json!({"mbox_sha1sum": "ebd31e95054c018b10727ccffd2ef2ec3a016ee9"}),
+            json!({"openid": "https://id.example/ann"}),
+            json!({"account": {"homePage": "https://hr.example", "name": "E123"}}),
+        ] {
+            let ifi = Ifi::of(&agent).expect("an identifier");
+            assert_eq!(Ifi::from_key(&ifi.key()), Some(ifi));
+        }
+        assert_eq!(Ifi::from_key("account:https://hr.example"), None);
+        assert_eq!(Ifi::from_key("phone:123"), None);
     }
 }

@@ -46,6 +46,7 @@ fn rule(version: u32, mastery: Option<f64>, from: &str) -> CompletionRule {
         late_entry: SignedDuration::from_hours(24),
         instructor_for: None,
         accept_satisfied: false,
+        signatures: Vec::new(),
         effective_from: at(from),
         recorded: Interval::since(at(from)),
     }
@@ -70,6 +71,7 @@ fn evidence(
         stored: at(stored),
         voided: None,
         instructor: None,
+        signature: None,
     }
 }
 
@@ -512,6 +514,7 @@ fn s10_a_job_change_brings_new_requirements_and_keeps_history() {
             stored: at("2025-02-01"),
             voided: None,
             instructor: None,
+            signature: None,
         }],
     );
     let now = at("2026-07-01");
@@ -590,5 +593,152 @@ fn an_identifier_learned_later_does_not_attribute_evidence_earlier() {
         )
         .status,
         Status::Qualified
+    );
+}
+
+fn signature(
+    id: &str,
+    ifi: &str,
+    person: &str,
+    meaning: Meaning,
+    of: &str,
+    when: &str,
+) -> Evidence {
+    Evidence {
+        verb: Verb::Signed,
+        signature: Some(Box::new(crate::model::Signature {
+            meaning,
+            person: person.into(),
+            printed_name: format!("{person} (printed)"),
+            of: Some(of.into()),
+            record_sha256: "00".into(),
+        })),
+        ..evidence(id, ifi, Verb::Signed, "7", None, when, when)
+    }
+}
+
+/// regulated.md 2.3, C1, B2 (4): a document read needs the learner's READ_AND_UNDERSTOOD
+/// signature, a trainer's verification is not the learner's own, and the completion is achieved
+/// (and known) when its last signature is.
+#[test]
+fn s1_required_signatures_complete_a_completion_when_the_last_is_signed() {
+    let mut read = rule(1, None, "2025-01-01");
+    read.signatures = vec![
+        Meaning::ReadAndUnderstood,
+        Meaning::TrainerVerifiedPerformance,
+    ];
+    let training = evidence(
+        "c1",
+        ANN,
+        Verb::Completed,
+        "7",
+        None,
+        "2026-02-01",
+        "2026-02-01",
+    );
+    let only_training = engine(
+        vec![version("7", "2026-01-01", TrainingImpact::Full)],
+        vec![read.clone()],
+        vec![training.clone()],
+    );
+    let q = status(
+        &only_training,
+        "ann",
+        GracePolicy::TrainBeforeEffective,
+        "2026-03-01",
+        "2026-03-01",
+    );
+    assert_eq!(
+        (q.status, q.reason),
+        (Status::NotQualified, Some(Reason::SignatureMissing))
+    );
+
+    let e = engine(
+        vec![version("7", "2026-01-01", TrainingImpact::Full)],
+        vec![read],
+        vec![
+            training,
+            // Bob "reads and understands" for Ann, Ann verifies herself: neither counts.
+            signature(
+                "s-bob-ru",
+                BOB,
+                "bob",
+                Meaning::ReadAndUnderstood,
+                "c1",
+                "2026-02-02",
+            ),
+            signature(
+                "s-ann-tv",
+                ANN,
+                "ann",
+                Meaning::TrainerVerifiedPerformance,
+                "c1",
+                "2026-02-02",
+            ),
+            signature(
+                "s-ann-ru",
+                ANN,
+                "ann",
+                Meaning::ReadAndUnderstood,
+                "c1",
+                "2026-02-03",
+            ),
+            signature(
+                "s-bob-tv",
+                BOB,
+                "bob",
+                Meaning::TrainerVerifiedPerformance,
+                "c1",
+                "2026-02-05",
+            ),
+        ],
+    );
+    let before = status(
+        &e,
+        "ann",
+        GracePolicy::TrainBeforeEffective,
+        "2026-02-04",
+        "2026-03-01",
+    );
+    assert_eq!(
+        (before.status, before.reason),
+        (Status::NotQualified, Some(Reason::SignatureMissing))
+    );
+    let q = status(
+        &e,
+        "ann",
+        GracePolicy::TrainBeforeEffective,
+        "2026-03-01",
+        "2026-03-01",
+    );
+    assert_eq!(q.status, Status::Qualified);
+    assert_eq!(q.achieved_at, Some(at("2026-02-05")));
+    assert_eq!(q.evidence, vec!["c1", "s-ann-ru", "s-bob-tv"]);
+    let signed: Vec<(&str, Meaning, &str)> = q
+        .signatures
+        .iter()
+        .map(|s| (s.person.as_str(), s.meaning, s.printed_name.as_str()))
+        .collect();
+    assert_eq!(
+        signed,
+        vec![
+            ("ann", Meaning::ReadAndUnderstood, "ann (printed)"),
+            ("bob", Meaning::TrainerVerifiedPerformance, "bob (printed)"),
+        ]
+    );
+    // As known before the trainer signed, the answer was "signature missing".
+    let then = status(
+        &e,
+        "ann",
+        GracePolicy::TrainBeforeEffective,
+        "2026-03-01",
+        "2026-02-04",
+    );
+    assert_eq!(then.reason, Some(Reason::SignatureMissing));
+    assert_eq!(e.signatures_on("c1", at("2026-03-01")).len(), 4);
+    assert_eq!(
+        e.evidence_count(),
+        1,
+        "signatures are not training attempts"
     );
 }

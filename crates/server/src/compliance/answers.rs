@@ -43,6 +43,36 @@ pub struct QualificationOut<'a> {
     achieved_at: Option<String>,
     expires_at: Option<String>,
     effectiveness: Option<Effectiveness<'a>>,
+    /// Omitted when the rule requires none: report rows stay as they were.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    signatures: Vec<Signed<'a>>,
+}
+
+/// An electronic signature's manifestation (regulated.md C1): printed name, time, meaning.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Signed<'a> {
+    statement: &'a str,
+    signs: Option<&'a str>,
+    signer: &'a str,
+    printed_name: &'a str,
+    signed_at: String,
+    meaning: &'static str,
+    meaning_text: &'static str,
+    record_sha256: &'a str,
+}
+
+pub fn signed(s: &compliance::SignedBy) -> Signed<'_> {
+    Signed {
+        statement: &s.statement,
+        signs: s.signs.as_deref(),
+        signer: &s.person,
+        printed_name: &s.printed_name,
+        signed_at: s.signed_at.to_string(),
+        meaning: s.meaning.name(),
+        meaning_text: s.meaning.text(),
+        record_sha256: &s.record_sha256,
+    }
 }
 
 pub fn qualification_out(q: &Qualification) -> QualificationOut<'_> {
@@ -59,6 +89,7 @@ pub fn qualification_out(q: &Qualification) -> QualificationOut<'_> {
         achieved_at: q.achieved_at.map(|t| t.to_string()),
         expires_at: q.expires_at.map(|t| t.to_string()),
         effectiveness: q.effectiveness.as_ref().map(effectiveness),
+        signatures: q.signatures.iter().map(signed).collect(),
     }
 }
 

@@ -38,6 +38,14 @@ pub struct Deriver {
     started: std::sync::atomic::AtomicBool,
 }
 
+impl Dirty {
+    /// These actors' completions changed too (a signature changes the learner's, not only the
+    /// signer's).
+    pub fn add_agents(&mut self, ifis: impl IntoIterator<Item = String>) {
+        self.agents.extend(ifis);
+    }
+}
+
 impl Deriver {
     /// What storing these statements may change: their actors' completions, and those of the
     /// actors of the statements they void. Taken before the statements move into the store;

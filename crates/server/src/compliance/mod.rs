@@ -23,6 +23,7 @@ mod answers;
 pub mod cache;
 mod csv_import;
 pub mod derive;
+pub mod signatures;
 
 pub fn routes<S: Store>() -> Router<Shared<S>> {
     Router::new()
@@ -37,6 +38,11 @@ pub fn routes<S: Store>() -> Router<Shared<S>> {
         .route("/reports/assignments", get(assignments_report::<S>))
         .route("/reports/expiring", get(expiring::<S>))
         .route("/quality-events/{id}", get(quality_event::<S>))
+        .route("/signers", post(signatures::enrol::<S>))
+        .route(
+            "/signatures",
+            get(signatures::list::<S>).post(signatures::sign::<S>),
+        )
 }
 
 /// `POST /facts` with `{"reason": …, "fact": {…}}` or `{"reason": …, "facts": [{…}, …]}`.
@@ -76,13 +82,21 @@ async fn post_facts<S: Store>(
     };
     let mut parsed = Vec::with_capacity(list.len());
     for (i, json) in list.into_iter().enumerate() {
-        let fact = Fact::parse(&json).map_err(|e| {
-            ApiError::bad_request(if single {
-                format!("fact: {e}")
+        let name = || {
+            if single {
+                "fact".to_string()
             } else {
-                format!("facts[{i}]: {e}")
-            })
-        })?;
+                format!("facts[{i}]")
+            }
+        };
+        let fact =
+            Fact::parse(&json).map_err(|e| ApiError::bad_request(format!("{}: {e}", name())))?;
+        if matches!(fact, Fact::Signer { .. }) {
+            return Err(ApiError::bad_request(format!(
+                "{}: a signer is enrolled with POST /api/compliance/signers, together with their signing password",
+                name()
+            )));
+        }
         parsed.push((fact, json));
     }
     let outcome = record(&state, &auth, parsed, reason).await.map_err(|e| {

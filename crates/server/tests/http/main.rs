@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod compliance;
 mod compliance_scenarios;
+mod compliance_signatures;
 mod conformance;
 mod cross_cutting;
 mod document_conformance;
