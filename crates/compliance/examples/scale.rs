@@ -96,6 +96,7 @@ fn main() {
                     voided: None,
                     instructor: None,
                     signature: None,
+                    waiver: None,
                 });
             }
         }
@@ -109,6 +110,7 @@ fn main() {
         instructor_for: None,
         accept_satisfied: false,
         signatures: Vec::new(),
+        waiver_reasons: Vec::new(),
         effective_from: day(0),
         recorded: always,
     }];

@@ -1179,14 +1179,20 @@ impl Engine {
         let mut push = |statements: [Option<&'a Evidence>; 2], rule: &'a CompletionRule| {
             let at = statements.iter().flatten().map(|e| e.timestamp).max();
             let Some(at) = at else { return };
-            if !signed || rule.signatures.is_empty() {
+            // A waiver needs QA's approval instead of the training's own signatures.
+            let needed: &[Meaning] = if statements[0].is_some_and(|e| e.verb == Verb::Waived) {
+                &[Meaning::WaiverApproved]
+            } else {
+                &rule.signatures
+            };
+            if !signed || needed.is_empty() {
                 out.push(Achievement {
                     at,
                     statements,
                     signatures: Vec::new(),
                     rule,
                 });
-            } else if let Some(signatures) = self.signed(&statements, rule, t, k) {
+            } else if let Some(signatures) = self.signed(&statements, needed, rule, t, k) {
                 let at = signatures
                     .iter()
                     .map(|s| s.timestamp)
@@ -1208,6 +1214,15 @@ impl Engine {
             if let Some(procedure) = &rule.instructor_for
                 && !self.instructor_qualified(e, procedure, k)
             {
+                continue;
+            }
+            if e.verb == Verb::Waived {
+                if e.waiver
+                    .as_deref()
+                    .is_some_and(|r| rule.waiver_reasons.iter().any(|allowed| allowed == r))
+                {
+                    push([Some(e), None], rule);
+                }
                 continue;
             }
             let is_completed =
@@ -1280,6 +1295,7 @@ impl Engine {
     fn signed<'a>(
         &'a self,
         statements: &[Option<&'a Evidence>; 2],
+        needed: &[Meaning],
         rule: &CompletionRule,
         t: Timestamp,
         k: Timestamp,
@@ -1289,7 +1305,7 @@ impl Engine {
             .flatten()
             .next()
             .and_then(|e| self.person_of(&e.ifi, k))?;
-        rule.signatures
+        needed
             .iter()
             .map(|&meaning| {
                 statements
@@ -1315,7 +1331,9 @@ impl Engine {
                                                     )
                                                 })
                                         }
-                                        Meaning::QaApproved => sig.person != learner,
+                                        Meaning::QaApproved | Meaning::WaiverApproved => {
+                                            sig.person != learner
+                                        }
                                         Meaning::Approved | Meaning::NoTrainingRequired => false,
                                     }
                             })

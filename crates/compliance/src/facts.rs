@@ -72,6 +72,10 @@ pub enum Fact {
         /// TRAINER_VERIFIED_PERFORMANCE, QA_APPROVED), besides its statements.
         #[serde(default)]
         required_signatures: Vec<String>,
+        /// cmi5 waiver reasons under which a `waived` statement with QA's WAIVER_APPROVED
+        /// signature replaces the training.
+        #[serde(default)]
+        waiver_reasons: Vec<String>,
         effective_from: Timestamp,
     },
     /// A requirement on a procedure, for a job function (optionally at one site), one person, or
@@ -135,6 +139,14 @@ pub enum Fact {
         closed_at: Option<Timestamp>,
     },
 }
+
+/// The reasons cmi5 gives for a waiver (the `reason` result extension of a `waived` statement).
+pub const CMI5_WAIVER_REASONS: [&str; 4] = [
+    "Tested Out",
+    "Equivalent AU",
+    "Equivalent Outside Activity",
+    "Administrative",
+];
 
 /// A delayed quiz: the first attempt on `activity_iri` at least `after_days` after the
 /// completion must pass with a scaled score of at least `mastery`.
@@ -311,13 +323,23 @@ impl Fact {
             mastery,
             late_entry_hours,
             required_signatures,
+            waiver_reasons,
             ..
         } = &fact
         {
-            if let Some(bad) = required_signatures
+            if let Some(bad) = waiver_reasons
                 .iter()
-                .find(|name| !Meaning::parse(name).is_some_and(Meaning::signs_training))
+                .find(|r| !CMI5_WAIVER_REASONS.contains(&r.as_str()))
             {
+                return Err(FactError::Malformed(format!(
+                    "waiver_reasons: '{bad}' is not a cmi5 reason ({})",
+                    CMI5_WAIVER_REASONS.join(", ")
+                )));
+            }
+            if let Some(bad) = required_signatures.iter().find(|name| {
+                !Meaning::parse(name)
+                    .is_some_and(|m| m.signs_training() && m != Meaning::WaiverApproved)
+            }) {
                 return Err(FactError::Malformed(format!(
                     "required_signatures: '{bad}' is not READ_AND_UNDERSTOOD, TRAINER_VERIFIED_PERFORMANCE or QA_APPROVED"
                 )));
@@ -564,6 +586,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 instructor_qualified_for,
                 accept_satisfied,
                 required_signatures,
+                waiver_reasons,
                 effective_from,
             } => master.rules.push(CompletionRule {
                 id,
@@ -582,6 +605,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                     .iter()
                     .filter_map(|name| Meaning::parse(name))
                     .collect(),
+                waiver_reasons,
                 effective_from,
                 recorded,
             }),
@@ -732,6 +756,15 @@ impl Evidence {
                 .filter(|i| !xapi::agent::is_group(i))
                 .and_then(xapi::agent::Ifi::of)
                 .map(|i| i.key()),
+            waiver: (verb == crate::model::WAIVED)
+                .then(|| {
+                    statement
+                        .pointer("/result/extensions")?
+                        .get(crate::model::WAIVER_REASON)?
+                        .as_str()
+                        .map(std::sync::Arc::from)
+                })
+                .flatten(),
             signature: (verb == crate::model::SIGNED)
                 .then(|| signature_of(statement))
                 .flatten()

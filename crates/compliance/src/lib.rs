@@ -27,7 +27,7 @@ pub use model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Meaning,
     Membership, MoveOn, Period, Person, PersonIdentifier, Procedure, ProcedureVersion,
     QualityEvent, QualityEventKind, Recurrence, Requirement, SIGNATURE_EXTENSION, SIGNED, Scope,
-    Signature, Site, TrainingImpact, Verb,
+    Signature, Site, TrainingImpact, Verb, WAIVED, WAIVER_REASON,
 };
 
 /// The verb of a voiding statement: never evidence itself.

@@ -154,6 +154,10 @@ pub struct CompletionRule {
     /// The electronic signatures a completion needs besides its statements (regulated.md 2.1
     /// `required_signatures`): it is achieved when the last of them is signed.
     pub signatures: Vec<Meaning>,
+    /// The cmi5 waiver reasons (`Tested Out`, `Equivalent AU`, `Equivalent Outside Activity`,
+    /// `Administrative`) under which a `waived` statement replaces the training, once QA signed
+    /// WAIVER_APPROVED on it (regulated.md 2.2, 2.3).
+    pub waiver_reasons: Vec<String>,
     pub effective_from: Timestamp,
     pub recorded: Interval,
 }
@@ -314,6 +318,9 @@ pub enum Verb {
     Satisfied,
     /// An electronic signature (written only by the signing service, never by a client).
     Signed,
+    /// cmi5's `waived`: the training was waived for a reason; counts only under a rule that
+    /// allows the reason, with QA's WAIVER_APPROVED signature.
+    Waived,
     Other,
 }
 
@@ -332,6 +339,8 @@ pub enum Meaning {
     TrainerVerifiedPerformance,
     /// Quality assurance approved the training record.
     QaApproved,
+    /// Quality assurance approved a waiver (a cmi5 `waived` statement) in place of training.
+    WaiverApproved,
     /// A change-control approver approved a procedure version.
     Approved,
     /// A change-control approver decided that a version needs no training (regulated.md S3).
@@ -339,10 +348,11 @@ pub enum Meaning {
 }
 
 impl Meaning {
-    pub const ALL: [Meaning; 5] = [
+    pub const ALL: [Meaning; 6] = [
         Meaning::ReadAndUnderstood,
         Meaning::TrainerVerifiedPerformance,
         Meaning::QaApproved,
+        Meaning::WaiverApproved,
         Meaning::Approved,
         Meaning::NoTrainingRequired,
     ];
@@ -352,6 +362,7 @@ impl Meaning {
             Meaning::ReadAndUnderstood => "READ_AND_UNDERSTOOD",
             Meaning::TrainerVerifiedPerformance => "TRAINER_VERIFIED_PERFORMANCE",
             Meaning::QaApproved => "QA_APPROVED",
+            Meaning::WaiverApproved => "WAIVER_APPROVED",
             Meaning::Approved => "APPROVED",
             Meaning::NoTrainingRequired => "NO_TRAINING_REQUIRED",
         }
@@ -365,6 +376,7 @@ impl Meaning {
                 "I verified that the trainee performed this task correctly"
             }
             Meaning::QaApproved => "Approved by quality assurance",
+            Meaning::WaiverApproved => "Waiver approved by quality assurance",
             Meaning::Approved => "Approved",
             Meaning::NoTrainingRequired => "No training required for this revision",
         }
@@ -378,7 +390,10 @@ impl Meaning {
     pub fn signs_training(self) -> bool {
         matches!(
             self,
-            Meaning::ReadAndUnderstood | Meaning::TrainerVerifiedPerformance | Meaning::QaApproved
+            Meaning::ReadAndUnderstood
+                | Meaning::TrainerVerifiedPerformance
+                | Meaning::QaApproved
+                | Meaning::WaiverApproved
         )
     }
 }
@@ -396,6 +411,10 @@ pub struct Signature {
     pub record_sha256: String,
 }
 
+/// cmi5's `waived` verb, and the result extension that gives its reason.
+pub const WAIVED: &str = "https://w3id.org/xapi/adl/verbs/waived";
+pub const WAIVER_REASON: &str = "https://w3id.org/xapi/cmi5/result/extensions/reason";
+
 /// cmi5's `satisfied` verb.
 pub const SATISFIED: &str = "https://w3id.org/xapi/adl/verbs/satisfied";
 
@@ -407,6 +426,7 @@ impl Verb {
             "http://adlnet.gov/expapi/verbs/failed" => Verb::Failed,
             SATISFIED => Verb::Satisfied,
             SIGNED => Verb::Signed,
+            WAIVED => Verb::Waived,
             _ => Verb::Other,
         }
     }
@@ -431,6 +451,8 @@ pub struct Evidence {
     pub instructor: Option<String>,
     /// For a signature statement: the signature it records.
     pub signature: Option<Box<Signature>>,
+    /// For a cmi5 `waived` statement: its reason.
+    pub waiver: Option<std::sync::Arc<str>>,
 }
 
 impl Evidence {

@@ -37,6 +37,7 @@ fn completed(id: &str, who: &str, version: &str, when: &str) -> Evidence {
         voided: None,
         instructor: None,
         signature: None,
+        waiver: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn quiz(id: &str, who: &str, verb: Verb, score: f64, when: &str) -> Evidence {
         voided: None,
         instructor: None,
         signature: None,
+        waiver: None,
     }
 }
 
@@ -516,18 +518,21 @@ fn b2_ojt_counts_only_with_a_trainer_qualified_at_the_time() {
                 activity_iri: "https://qms.example/ojt/SOP-123".into(),
                 instructor: Some("mbox:mailto:ivy@plant.example".into()),
                 signature: None,
+                waiver: None,
                 ..completed("ann-ojt", "ann", "-", "2026-03-01")
             },
             Evidence {
                 activity_iri: "https://qms.example/ojt/SOP-123".into(),
                 instructor: Some("mbox:mailto:tom@plant.example".into()),
                 signature: None,
+                waiver: None,
                 ..completed("bob-ojt", "bob", "-", "2026-01-15")
             },
             Evidence {
                 activity_iri: "https://qms.example/ojt/SOP-123".into(),
                 instructor: Some("mbox:mailto:tom@plant.example".into()),
                 signature: None,
+                waiver: None,
                 ..completed("cid-ojt", "cid", "-", "2026-03-01")
             },
             Evidence {

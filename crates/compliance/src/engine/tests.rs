@@ -47,6 +47,7 @@ fn rule(version: u32, mastery: Option<f64>, from: &str) -> CompletionRule {
         instructor_for: None,
         accept_satisfied: false,
         signatures: Vec::new(),
+        waiver_reasons: Vec::new(),
         effective_from: at(from),
         recorded: Interval::since(at(from)),
     }
@@ -72,6 +73,7 @@ fn evidence(
         voided: None,
         instructor: None,
         signature: None,
+        waiver: None,
     }
 }
 
@@ -515,6 +517,7 @@ fn s10_a_job_change_brings_new_requirements_and_keeps_history() {
             voided: None,
             instructor: None,
             signature: None,
+            waiver: None,
         }],
     );
     let now = at("2026-07-01");
@@ -740,5 +743,102 @@ fn s1_required_signatures_complete_a_completion_when_the_last_is_signed() {
         e.evidence_count(),
         1,
         "signatures are not training attempts"
+    );
+}
+
+/// regulated.md 2.2, 2.3: a cmi5 `waived` statement replaces the training only for a reason the
+/// rule allows, and only once someone other than the learner signed WAIVER_APPROVED.
+#[test]
+fn a_waiver_counts_for_an_allowed_reason_with_qa_approval() {
+    let mut read = rule(1, None, "2025-01-01");
+    read.signatures = vec![Meaning::ReadAndUnderstood];
+    read.waiver_reasons = vec!["Tested Out".into()];
+    let waived = |id: &str, reason: &str| Evidence {
+        waiver: Some(reason.into()),
+        ..evidence(id, ANN, Verb::Waived, "7", None, "2026-02-01", "2026-02-01")
+    };
+    let e = engine(
+        vec![version("7", "2026-01-01", TrainingImpact::Full)],
+        vec![read],
+        vec![
+            waived("w-admin", "Administrative"),
+            waived("w-tested", "Tested Out"),
+            signature(
+                "s-admin",
+                BOB,
+                "bob",
+                Meaning::WaiverApproved,
+                "w-admin",
+                "2026-02-02",
+            ),
+            signature(
+                "s-own",
+                ANN,
+                "ann",
+                Meaning::WaiverApproved,
+                "w-tested",
+                "2026-02-02",
+            ),
+        ],
+    );
+    let q = status(
+        &e,
+        "ann",
+        GracePolicy::TrainBeforeEffective,
+        "2026-03-01",
+        "2026-03-01",
+    );
+    assert_eq!(
+        (q.status, q.reason),
+        (Status::NotQualified, Some(Reason::SignatureMissing)),
+        "a reason the rule does not allow never counts; Ann cannot approve her own waiver"
+    );
+    let mut evidence: Vec<Evidence> = vec![
+        waived("w-tested", "Tested Out"),
+        signature(
+            "s-qa",
+            BOB,
+            "bob",
+            Meaning::WaiverApproved,
+            "w-tested",
+            "2026-02-03",
+        ),
+    ];
+    let mut read = rule(1, None, "2025-01-01");
+    read.signatures = vec![Meaning::ReadAndUnderstood];
+    read.waiver_reasons = vec!["Tested Out".into()];
+    let e = engine(
+        vec![version("7", "2026-01-01", TrainingImpact::Full)],
+        vec![read.clone()],
+        evidence.clone(),
+    );
+    let q = status(
+        &e,
+        "ann",
+        GracePolicy::TrainBeforeEffective,
+        "2026-03-01",
+        "2026-03-01",
+    );
+    assert_eq!(q.status, Status::Qualified, "{q:?}");
+    assert_eq!(q.evidence, vec!["w-tested", "s-qa"]);
+    assert_eq!(q.achieved_at, Some(at("2026-02-03")));
+    // Without the reason among the rule's, the same evidence does not count.
+    read.waiver_reasons.clear();
+    evidence.truncate(2);
+    let e = engine(
+        vec![version("7", "2026-01-01", TrainingImpact::Full)],
+        vec![read],
+        evidence,
+    );
+    let q = status(
+        &e,
+        "ann",
+        GracePolicy::TrainBeforeEffective,
+        "2026-03-01",
+        "2026-03-01",
+    );
+    assert_eq!(
+        (q.status, q.reason),
+        (Status::NotQualified, Some(Reason::NeverTrained))
     );
 }

@@ -464,9 +464,15 @@ async fn training_record<S: Store>(
         });
     };
     let json: Value = serde_json::from_str(&stored.json).map_err(ApiError::internal)?;
-    if json.pointer("/verb/id").and_then(Value::as_str) == Some(compliance::SIGNED) {
+    let verb = json.pointer("/verb/id").and_then(Value::as_str);
+    if verb == Some(compliance::SIGNED) {
         return Err(ApiError::bad_request(format!(
             "statement {id} is itself a signature"
+        )));
+    }
+    if meaning == Meaning::WaiverApproved && verb != Some(compliance::WAIVED) {
+        return Err(ApiError::bad_request(format!(
+            "WAIVER_APPROVED signs a waiver: statement {id} is not a cmi5 waived statement"
         )));
     }
     let activity = json
@@ -514,7 +520,9 @@ async fn training_record<S: Store>(
                 ),
             ));
         }
-        Meaning::TrainerVerifiedPerformance | Meaning::QaApproved if own => {
+        Meaning::TrainerVerifiedPerformance | Meaning::QaApproved | Meaning::WaiverApproved
+            if own =>
+        {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",

@@ -469,3 +469,61 @@ async fn s3_no_training_required_is_signed_by_the_change_control_approver() {
         assert_eq!(status, 400, "{query}: {body}");
     }
 }
+
+/// regulated.md 2.2, 2.3, B2 (3, 4): a cmi5 `waived` statement counts for a reason the rule
+/// allows once QA (not the learner) signs WAIVER_APPROVED on it; WAIVER_APPROVED signs only
+/// waivers.
+#[tokio::test]
+async fn a_cmi5_waiver_counts_with_a_qa_waiver_approval() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = send(
+        &server,
+        Method::POST,
+        "/api/compliance/facts",
+        json!({"reason": "waivers allowed", "fact": {"kind": "rule", "id": "read", "version": 2, "move_on": "COMPLETED",
+               "required_signatures": ["READ_AND_UNDERSTOOD"], "waiver_reasons": ["Tested Out"],
+               "effective_from": "2021-01-01T00:00:00Z"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = send(
+        &server,
+        Method::POST,
+        "/api/compliance/facts",
+        json!({"reason": "r", "fact": {"kind": "rule", "id": "x", "version": 1, "move_on": "COMPLETED",
+               "waiver_reasons": ["Felt like it"], "effective_from": "2021-01-01T00:00:00Z"}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(enrol(&server, "ann", "bob").await.0, 201);
+    assert_eq!(enrol(&server, "qed", "bob").await.0, 201);
+    let waiver = server
+        .store(&json!({
+            "actor": account("E1"), "verb": {"id": "https://w3id.org/xapi/adl/verbs/waived"},
+            "object": {"id": "https://qms.example/doc/DOC-1/v1"}, "timestamp": "2026-03-01T09:00:00Z",
+            "result": {"extensions": {"https://w3id.org/xapi/cmi5/result/extensions/reason": "Tested Out"}}
+        }))
+        .await
+        .remove(0);
+    let completed = server
+        .store(&json!({
+            "actor": account("E1"), "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": "https://qms.example/doc/DOC-1/v1"}, "timestamp": "2026-03-01T09:00:00Z"
+        }))
+        .await
+        .remove(0);
+    assert_eq!(doc_status(&server, "").await["reason"], "SIGNATURE_MISSING");
+    let approve = |signer: &str, statement: &str| json!({"signer": signer, "password": PASSWORD, "meaning": "WAIVER_APPROVED", "statement": statement});
+    let (status, body) = sign(&server, approve("ann", &waiver)).await;
+    assert_eq!(status, 403, "her own waiver: {body}");
+    let (status, body) = sign(&server, approve("qed", &completed)).await;
+    assert_eq!(status, 400, "not a waiver: {body}");
+    let (status, signed) = sign(&server, approve("qed", &waiver)).await;
+    assert_eq!(status, 201, "{signed}");
+    let q = doc_status(&server, "").await;
+    assert_eq!(q["status"], "QUALIFIED", "{q}");
+    assert_eq!(q["evidence"], json!([waiver, signed["id"]]));
+    assert_eq!(q["signatures"][0]["meaning"], "WAIVER_APPROVED");
+    assert_eq!(q["signatures"][0]["printedName"], "Qed Example");
+}
