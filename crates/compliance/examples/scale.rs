@@ -49,6 +49,7 @@ fn main() {
                 recurrence: Recurrence::Relative {
                     every: Period::Months(12),
                     early_window: SignedDuration::from_hours(24 * 60),
+                    grace: SignedDuration::ZERO,
                 },
                 blocking: true,
                 valid: Interval::since(day(0)),

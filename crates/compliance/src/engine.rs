@@ -837,6 +837,22 @@ impl Engine {
                 effectiveness: None,
             };
         }
+        // An expired completion still counts inside the recurrence's grace after it fell due.
+        if let (Some((achievement, Some(expired))), Recurrence::Relative { grace, .. }) =
+            (&current, recurrence)
+            && grace > SignedDuration::ZERO
+            && let Ok(end) = expired.checked_add(grace)
+            && t < end
+        {
+            return Answer {
+                status: Status::QualifiedInGrace,
+                reason: None,
+                version,
+                achievement: Some(achievement.clone()),
+                expires_at: Some(end),
+                effectiveness: None,
+            };
+        }
         // The previous version still counts inside the grace period of the one in force.
         let previous_group = (0..required)
             .rev()
@@ -1146,6 +1162,7 @@ impl Engine {
                 Recurrence::Relative {
                     every,
                     early_window,
+                    ..
                 } => {
                     let from = match expires {
                         Some(old)

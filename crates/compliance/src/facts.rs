@@ -102,6 +102,10 @@ pub enum Fact {
         recurrence_date: Option<String>,
         #[serde(default)]
         early_window_days: i64,
+        /// Days after a recurrence falls due during which the person is still
+        /// QUALIFIED_IN_GRACE (default 0).
+        #[serde(default)]
+        recurrence_grace_days: i64,
         /// Days from an assignment to its due date (default 30).
         #[serde(default = "thirty")]
         due_days: i64,
@@ -229,6 +233,7 @@ impl Fact {
             recurrence_months,
             recurrence_date,
             early_window_days,
+            recurrence_grace_days,
             due_days,
             effectiveness,
             valid_from,
@@ -240,6 +245,7 @@ impl Fact {
                 *grace_days,
                 *recurrence_days,
                 Some(*early_window_days),
+                Some(*recurrence_grace_days),
                 Some(*due_days),
                 effectiveness.as_ref().map(|e| e.after_days),
             ];
@@ -277,6 +283,11 @@ impl Fact {
             {
                 return malformed(
                     "recurrence_date is a month and day, MM-DD, that every year has (not 02-29)",
+                );
+            }
+            if *recurrence_grace_days > 0 && recurrences.iter().all(|r| !r) {
+                return malformed(
+                    "recurrence_grace_days needs a recurrence (recurrence_days, recurrence_months or recurrence_date)",
                 );
             }
             if recurrence_date.is_some() && *early_window_days > 300 {
@@ -624,6 +635,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 recurrence_months,
                 recurrence_date,
                 early_window_days,
+                recurrence_grace_days,
                 due_days,
                 effectiveness,
                 blocking,
@@ -649,14 +661,17 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                     (Some(n), _, _) => Recurrence::Relative {
                         every: Period::Fixed(days(n)),
                         early_window: days(early_window_days),
+                        grace: days(recurrence_grace_days),
                     },
                     (None, Some(m), _) => Recurrence::Relative {
                         every: Period::Months(i32::try_from(m).unwrap_or(1200)),
                         early_window: days(early_window_days),
+                        grace: days(recurrence_grace_days),
                     },
                     (None, None, Some(every)) => Recurrence::Relative {
                         every,
                         early_window: days(early_window_days),
+                        grace: days(recurrence_grace_days),
                     },
                     (None, None, None) => Recurrence::None,
                 },

@@ -180,6 +180,9 @@ pub enum Recurrence {
     Relative {
         every: Period,
         early_window: SignedDuration,
+        /// After an expiry, how long the person stays QUALIFIED_IN_GRACE (regulated.md 2.4: "if
+        /// recurrence due and T < due + grace"); zero: NOT_QUALIFIED (EXPIRED) at once.
+        grace: SignedDuration,
     },
 }
 

@@ -717,4 +717,32 @@ fn malformed_facts_are_refused_with_the_reason() {
         json!({"kind": "person", "id": " ", "name": "x"}),
         "not blank",
     );
+    refused(
+        with(json!({"function": "F", "recurrence_grace_days": 14})),
+        "needs a recurrence",
+    );
+    refused(
+        with(json!({"function": "F", "recurrence_months": 12, "recurrence_grace_days": -1})),
+        "between 0 and 36500",
+    );
+    let rule = |extra: Value| {
+        let mut f = json!({"kind": "rule", "id": "r", "version": 1, "move_on": "COMPLETED", "effective_from": "2026-01-01T00:00:00Z"});
+        if let (Some(f), Some(extra)) = (f.as_object_mut(), extra.as_object()) {
+            f.extend(extra.clone());
+        }
+        f
+    };
+    refused(
+        rule(json!({"required_signatures": ["LIKED"]})),
+        "required_signatures",
+    );
+    refused(
+        rule(json!({"required_signatures": ["WAIVER_APPROVED"]})),
+        "required_signatures",
+    );
+    refused(rule(json!({"waiver_reasons": ["Because"]})), "cmi5 reason");
+    refused(
+        json!({"kind": "signer", "person": "ann", "verified_by": "ann", "identity_evidence": "x"}),
+        "another person",
+    );
 }

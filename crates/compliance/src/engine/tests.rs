@@ -312,6 +312,7 @@ fn s7_relative_recurrence_expires_and_early_renewal_extends_from_the_old_expiry(
     let recurrence = Recurrence::Relative {
         every: year.into(),
         early_window: SignedDuration::from_hours(24 * 60),
+        grace: SignedDuration::ZERO,
     };
     let e = engine(
         vec![version("1", "2024-01-01", TrainingImpact::Full)],
@@ -840,5 +841,53 @@ fn a_waiver_counts_for_an_allowed_reason_with_qa_approval() {
     assert_eq!(
         (q.status, q.reason),
         (Status::NotQualified, Some(Reason::NeverTrained))
+    );
+}
+
+/// regulated.md 2.4: "if recurrence due and T < due + grace: QUALIFIED_IN_GRACE"; after the
+/// grace, EXPIRED.
+#[test]
+fn s7_a_recurrence_grace_keeps_an_expired_completion_in_grace_for_its_days() {
+    let year = SignedDuration::from_hours(24 * 365);
+    let recurrence = Recurrence::Relative {
+        every: year.into(),
+        early_window: SignedDuration::ZERO,
+        grace: SignedDuration::from_hours(24 * 14),
+    };
+    let e = engine(
+        vec![version("1", "2024-01-01", TrainingImpact::Full)],
+        vec![rule(1, None, "2024-01-01")],
+        vec![evidence(
+            "y1",
+            ANN,
+            Verb::Completed,
+            "1",
+            None,
+            "2025-04-10",
+            "2025-04-10",
+        )],
+    );
+    let ask = |t: &str| {
+        e.procedure_status(
+            "ann",
+            SOP,
+            GracePolicy::TrainBeforeEffective,
+            recurrence,
+            at(t),
+            at(t),
+        )
+    };
+    assert_eq!(ask("2026-04-09").status, Status::Qualified);
+    let in_grace = ask("2026-04-20");
+    assert_eq!(in_grace.status, Status::QualifiedInGrace);
+    assert_eq!(in_grace.evidence, vec!["y1"]);
+    assert_eq!(
+        in_grace.expires_at,
+        at("2026-04-24").checked_sub(SignedDuration::ZERO).ok()
+    );
+    let after = ask("2026-04-25");
+    assert_eq!(
+        (after.status, after.reason),
+        (Status::NotQualified, Some(Reason::Expired))
     );
 }
