@@ -2,8 +2,12 @@
 //! lets anyone with write access void any statement without saying why, and accepts evidence
 //! recorded long after the fact; a regulated plant needs the reason on record for both, and a
 //! learner must not be able to withdraw their own training evidence.
+use std::collections::HashMap;
+
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
+
+use crate::model::{CompletionRule, MasterData};
 
 /// Which statements are GxP evidence, and where a void's reason goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +21,7 @@ pub struct GxpProfile {
     pub late_entry: Option<SignedDuration>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GxpRefusal {
     /// No reason given (400).
     #[error(
@@ -29,6 +33,37 @@ pub enum GxpRefusal {
         "a late entry of GxP evidence (its timestamp is more than {hours} h before it reached the LRS) needs a reason: context.extensions[\"{extension}\"] (regulated.md A6)"
     )]
     LateWithoutReason { hours: i64, extension: String },
+    /// GxP evidence from a Group, or from an Agent no person is known by (400; regulated.md A7).
+    #[error(
+        "the actor of GxP evidence must be an Agent whose identifier names a known person (regulated.md A7)"
+    )]
+    UnknownActor,
+    /// GxP evidence about an activity that is no registered procedure version or check (400;
+    /// regulated.md A10).
+    #[error(
+        "{0} is under the GxP profile but is no procedure version's or effectiveness check's activity (regulated.md A10)"
+    )]
+    Unregistered(String),
+    /// `context.revision` that is not the version of the activity (400; A10).
+    #[error(
+        "context.revision '{given}' does not match the version '{version}' of this activity (regulated.md A10)"
+    )]
+    WrongRevision { given: String, version: String },
+    /// `result.success` that contradicts the score against the mastery in force (400; A10).
+    #[error(
+        "result.success is {success} but result.score.scaled {scaled} is {} the mastery score {mastery} in force at the attempt (regulated.md A10)",
+        if *success { "below" } else { "at or above" }
+    )]
+    SuccessContradictsScore {
+        success: bool,
+        scaled: f64,
+        mastery: f64,
+    },
+    /// GxP evidence dated in the future (400; A6).
+    #[error(
+        "the timestamp of GxP evidence is more than {minutes} minutes ahead of the LRS clock (regulated.md A6)"
+    )]
+    Future { minutes: i64 },
     /// The learner voiding their own evidence (403).
     #[error(
         "a learner cannot void their own training evidence; QA voids it, with a reason (regulated.md S4)"
@@ -113,6 +148,141 @@ impl GxpProfile {
         } else {
             Err(GxpRefusal::NoReason(self.reason_extension.clone()))
         }
+    }
+}
+
+/// How far ahead of the LRS clock GxP evidence may be dated (clock drift of devices).
+pub const FUTURE_TOLERANCE: SignedDuration = SignedDuration::from_mins(5);
+
+/// The GxP profile with what its checks on arriving evidence need from the master data as known
+/// when it was read: who is who, which activities are registered, and the rules.
+#[derive(Debug, Clone)]
+pub struct GxpRules {
+    pub profile: GxpProfile,
+    /// IFI key → person.
+    people: HashMap<String, String>,
+    /// Activity IRI → (version label, rule id) for procedure versions; (None, None) for
+    /// effectiveness checks.
+    activities: HashMap<String, (Option<String>, Option<String>)>,
+    rules: HashMap<String, Vec<CompletionRule>>,
+}
+
+impl GxpRules {
+    /// The profile known at `now` and the master data its checks need; `None` without a profile.
+    pub fn new(master: &MasterData, now: Timestamp) -> Option<GxpRules> {
+        let profile = master
+            .gxp_profiles
+            .iter()
+            .find(|(_, recorded)| recorded.contains(now))?
+            .0
+            .clone();
+        let people = master
+            .identifiers
+            .iter()
+            .filter(|id| id.recorded.contains(now))
+            .map(|id| (id.ifi.clone(), id.person.clone()))
+            .collect();
+        let mut activities: HashMap<String, (Option<String>, Option<String>)> = master
+            .requirements
+            .iter()
+            .filter(|r| r.recorded.contains(now))
+            .filter_map(|r| r.effectiveness.as_ref())
+            .map(|e| (e.activity_iri.clone(), (None, None)))
+            .collect();
+        for p in &master.procedures {
+            for v in p.versions.iter().filter(|v| v.recorded.contains(now)) {
+                activities.insert(
+                    v.activity_iri.clone(),
+                    (Some(v.version.clone()), Some(v.rule.clone())),
+                );
+            }
+        }
+        let mut rules: HashMap<String, Vec<CompletionRule>> = HashMap::new();
+        for r in master.rules.iter().filter(|r| r.recorded.contains(now)) {
+            rules.entry(r.id.clone()).or_default().push(r.clone());
+        }
+        for list in rules.values_mut() {
+            list.sort_by_key(|r| (r.effective_from, r.version));
+        }
+        Some(GxpRules {
+            profile,
+            people,
+            activities,
+            rules,
+        })
+    }
+
+    /// The profile's checks on a statement (not a void) arriving at `now` (regulated.md A6, A7,
+    /// A10): late entries need a reason; GxP evidence comes from a known person, is about a
+    /// registered activity, names that activity's version if it names one, is not dated ahead
+    /// of the LRS clock, and its `success` agrees with its score under the rule in force.
+    pub fn check_statement(&self, statement: &Value, now: Timestamp) -> Result<(), GxpRefusal> {
+        self.profile.check_late(statement, now)?;
+        if !self.profile.covers(statement) {
+            return Ok(());
+        }
+        let actor = statement.get("actor");
+        let person = actor
+            .filter(|a| !xapi::agent::is_group(a))
+            .and_then(xapi::agent::Ifi::of)
+            .and_then(|ifi| self.people.get(&ifi.key()));
+        if person.is_none() {
+            return Err(GxpRefusal::UnknownActor);
+        }
+        let iri = statement
+            .pointer("/object/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some((version, rule)) = self.activities.get(iri) else {
+            return Err(GxpRefusal::Unregistered(iri.to_string()));
+        };
+        let timestamp = statement
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(xapi::rules::parse_timestamp)
+            .unwrap_or(now);
+        if now
+            .checked_add(FUTURE_TOLERANCE)
+            .is_ok_and(|limit| timestamp > limit)
+        {
+            return Err(GxpRefusal::Future {
+                minutes: FUTURE_TOLERANCE.as_mins(),
+            });
+        }
+        if let (Some(given), Some(version)) = (
+            statement
+                .pointer("/context/revision")
+                .and_then(Value::as_str),
+            version,
+        ) && given != version
+        {
+            return Err(GxpRefusal::WrongRevision {
+                given: given.to_string(),
+                version: version.clone(),
+            });
+        }
+        let mastery = rule
+            .as_ref()
+            .and_then(|id| self.rules.get(id))
+            .and_then(|list| list.iter().rfind(|r| r.effective_from <= timestamp))
+            .and_then(|r| r.mastery);
+        if let (Some(mastery), Some(success), Some(scaled)) = (
+            mastery,
+            statement
+                .pointer("/result/success")
+                .and_then(Value::as_bool),
+            statement
+                .pointer("/result/score/scaled")
+                .and_then(Value::as_f64),
+        ) && success != (scaled >= mastery)
+        {
+            return Err(GxpRefusal::SuccessContradictsScore {
+                success,
+                scaled,
+                mastery,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -229,5 +399,102 @@ mod tests {
         let mut other = target();
         other["object"]["id"] = json!("https://lms.example/game/level-1");
         assert_eq!(policy().check(&void("ann", None), &other, None), Ok(()));
+    }
+
+    fn rules() -> GxpRules {
+        let facts: Vec<(crate::Fact, Timestamp)> = [
+            json!({"kind": "gxp_profile", "activity_prefixes": ["https://qms.example/"],
+                   "reason_extension": "https://qms.example/gxp/ext/reason"}),
+            json!({"kind": "person_identifier", "person": "ann", "agent": {"mbox": "mailto:ann@plant.example"}}),
+            json!({"kind": "rule", "id": "quiz", "version": 1, "move_on": "PASSED", "mastery": 0.8,
+                   "effective_from": "2020-01-01T00:00:00Z"}),
+            json!({"kind": "procedure_version", "procedure": "SOP-123", "version": "7",
+                   "activity_iri": "https://qms.example/doc/SOP-123/v7", "effective_from": "2026-01-01T00:00:00Z",
+                   "impact": "FULL", "rule": "quiz"}),
+            json!({"kind": "requirement", "id": "R", "person": "ann", "procedure": "SOP-123",
+                   "effectiveness": {"activity_iri": "https://qms.example/check/SOP-123", "after_days": 30, "mastery": 0.8},
+                   "valid_from": "2020-01-01T00:00:00Z"}),
+        ]
+        .into_iter()
+        .map(|f| {
+            (
+                crate::Fact::parse(&f).expect("fact"),
+                "2025-01-01T00:00:00Z".parse().expect("time"),
+            )
+        })
+        .collect();
+        GxpRules::new(&crate::master(&facts), now()).expect("a profile")
+    }
+
+    fn now() -> Timestamp {
+        "2026-03-10T09:00:00Z".parse().expect("time")
+    }
+
+    fn passed(scaled: f64, success: bool) -> Value {
+        let mut s = target();
+        s["timestamp"] = json!("2026-03-10T08:00:00Z");
+        s["result"] = json!({"score": {"scaled": scaled}, "success": success});
+        s
+    }
+
+    #[test]
+    fn a7_a10_gxp_evidence_is_from_a_known_person_about_a_registered_version() {
+        let r = rules();
+        assert_eq!(r.check_statement(&passed(0.9, true), now()), Ok(()));
+        assert_eq!(r.check_statement(&passed(0.7, false), now()), Ok(()));
+        let mut unknown = passed(0.9, true);
+        unknown["actor"] = json!({"mbox": "mailto:eve@plant.example"});
+        assert_eq!(
+            r.check_statement(&unknown, now()),
+            Err(GxpRefusal::UnknownActor)
+        );
+        let mut group = passed(0.9, true);
+        group["actor"] = json!({"objectType": "Group", "mbox": "mailto:ann@plant.example"});
+        assert_eq!(
+            r.check_statement(&group, now()),
+            Err(GxpRefusal::UnknownActor)
+        );
+        let mut unregistered = passed(0.9, true);
+        unregistered["object"]["id"] = json!("https://qms.example/doc/SOP-999/v1");
+        assert!(matches!(
+            r.check_statement(&unregistered, now()),
+            Err(GxpRefusal::Unregistered(_))
+        ));
+        let mut check = passed(0.9, true);
+        check["object"]["id"] = json!("https://qms.example/check/SOP-123");
+        assert_eq!(
+            r.check_statement(&check, now()),
+            Ok(()),
+            "an effectiveness check's activity is registered"
+        );
+        let mut revision = passed(0.9, true);
+        revision["context"] = json!({"revision": "6"});
+        assert!(matches!(
+            r.check_statement(&revision, now()),
+            Err(GxpRefusal::WrongRevision { .. })
+        ));
+        revision["context"] = json!({"revision": "7"});
+        assert_eq!(r.check_statement(&revision, now()), Ok(()));
+        assert!(matches!(
+            r.check_statement(&passed(0.75, true), now()),
+            Err(GxpRefusal::SuccessContradictsScore { success: true, .. })
+        ));
+        assert!(matches!(
+            r.check_statement(&passed(0.85, false), now()),
+            Err(GxpRefusal::SuccessContradictsScore { success: false, .. })
+        ));
+        let mut future = passed(0.9, true);
+        future["timestamp"] = json!("2026-03-10T10:00:00Z");
+        assert!(matches!(
+            r.check_statement(&future, now()),
+            Err(GxpRefusal::Future { .. })
+        ));
+        let mut outside = unknown.clone();
+        outside["object"]["id"] = json!("https://lms.example/game/1");
+        assert_eq!(
+            r.check_statement(&outside, now()),
+            Ok(()),
+            "outside the profile"
+        );
     }
 }

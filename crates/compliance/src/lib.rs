@@ -22,7 +22,7 @@ pub use engine::{
     SignedBy, Status,
 };
 pub use facts::{Fact, FactError, engine, master};
-pub use gxp::{GxpProfile, GxpRefusal};
+pub use gxp::{GxpProfile, GxpRefusal, GxpRules};
 pub use model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Meaning,
     Membership, MoveOn, Period, Person, PersonIdentifier, Procedure, ProcedureVersion,

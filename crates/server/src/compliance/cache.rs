@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use compliance::{Engine, Evidence, Fact, GxpProfile, MasterData};
+use compliance::{Engine, Evidence, Fact, GxpRules, MasterData};
 use jiff::Timestamp;
 use serde_json::Value;
 use store::{EvidenceOf, EvidenceRow, Store};
@@ -42,7 +42,7 @@ pub struct Engines {
 struct Profile {
     read_at: std::time::Instant,
     facts_newest: Option<i64>,
-    profile: Option<GxpProfile>,
+    profile: Option<Arc<GxpRules>>,
 }
 
 /// How long a store's GxP profile is used before the facts are looked at again: every statement
@@ -58,13 +58,14 @@ impl Engines {
             .remove(name);
     }
 
-    /// The GxP profile of store `name` as known now: at most a second old for facts recorded
-    /// through another node, current for facts recorded through this one.
+    /// The GxP profile of store `name` as known now, with the master data its checks need: at
+    /// most a second old for facts recorded through another node, current for facts recorded
+    /// through this one.
     pub async fn gxp_profile<S: Store>(
         &self,
         name: &str,
         store: &S,
-    ) -> Result<Option<GxpProfile>, ApiError> {
+    ) -> Result<Option<Arc<GxpRules>>, ApiError> {
         let known = self
             .profiles
             .lock()
@@ -81,11 +82,7 @@ impl Engines {
             Some(p) if p.facts_newest == facts_newest => p.profile,
             _ => {
                 let (_, facts) = facts(store).await?;
-                compliance::master(&facts)
-                    .gxp_profiles
-                    .into_iter()
-                    .find(|(_, recorded)| recorded.contains(Timestamp::now()))
-                    .map(|(p, _)| p)
+                GxpRules::new(&compliance::master(&facts), Timestamp::now()).map(Arc::new)
             }
         };
         self.profiles

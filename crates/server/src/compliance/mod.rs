@@ -1042,9 +1042,11 @@ async fn quality_event<S: Store>(
     Ok(Json(answer))
 }
 
-/// The GxP profile's rules (regulated.md A4, A6, S4), checked before statements are stored: a
-/// late entry of GxP evidence needs a reason (400 without); a void of GxP evidence needs a reason
-/// (400) and may not come from the learner (403). Void targets are looked up in the same batch
+/// The GxP profile's rules (regulated.md A4, A6, A7, A10, S4), checked before statements are
+/// stored: GxP evidence comes from a known person, about a registered activity, with a matching
+/// revision, a `success` that agrees with its score, not dated ahead, and a reason when it is a
+/// late entry (400 otherwise); a void of GxP evidence needs a reason (400) and may not come from
+/// the learner (403). Void targets are looked up in the same batch
 /// first, then in the store. The profile is read from the facts at most once a second per store.
 pub async fn check_gxp<S: Store>(
     state: &Shared<S>,
@@ -1063,8 +1065,8 @@ pub async fn check_gxp<S: Store>(
         _ => ApiError::bad_request(refusal.to_string()),
     };
     let now = Timestamp::now();
-    for (i, a) in statements.iter().enumerate() {
-        policy.check_late(&a.statement, now).map_err(|r| {
+    for (i, a) in statements.iter().enumerate().filter(|(_, a)| !a.voiding) {
+        policy.check_statement(&a.statement, now).map_err(|r| {
             let mut e = refused(r);
             if statements.len() > 1 {
                 e.message = format!("[{i}]: {}", e.message);
@@ -1087,6 +1089,7 @@ pub async fn check_gxp<S: Store>(
         };
         let Some(target) = target else { continue };
         policy
+            .profile
             .check(&void.statement, &target, Some(voider))
             .map_err(refused)?;
     }

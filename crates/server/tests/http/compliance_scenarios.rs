@@ -1215,3 +1215,74 @@ async fn s6_a6_a_late_entry_of_gxp_evidence_needs_a_reason() {
                      "reason_extension": "https://qms.example/gxp/ext/reason", "late_entry_hours": 0});
     assert_eq!(facts(&server, json!([bad])).await.0, 400);
 }
+
+/// regulated.md A7, A10, A6 (future timestamps): under the GxP profile, evidence comes from a
+/// known person (no Group), about a registered procedure version, with the matching
+/// `context.revision`, a `success` that agrees with the score under the mastery in force, and no
+/// timestamp ahead of the LRS clock; each refusal is a 400 that says why and stores nothing.
+#[tokio::test]
+async fn a7_a10_gxp_evidence_is_checked_when_it_arrives() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = facts(
+        &server,
+        json!([{"kind": "gxp_profile", "activity_prefixes": ["https://qms.example/"],
+                "reason_extension": "https://qms.example/gxp/ext/reason"},
+               {"kind": "rule", "id": "read", "version": 2, "move_on": "COMPLETED_OR_PASSED", "mastery": 0.8,
+                "effective_from": "2026-01-01T00:00:00Z"}]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let scored = |scaled: f64, success: bool| {
+        let mut s = statement("E1", "passed", &format!("{SOP}/v7"), "2026-03-01T09:00:00Z");
+        s["result"] = json!({"score": {"scaled": scaled}, "success": success});
+        s
+    };
+    let mut revision = completed("E1", "7", "2026-03-01T09:00:00Z");
+    revision["context"] = json!({"revision": "8"});
+    let mut group = completed("E1", "7", "2026-03-01T09:00:00Z");
+    group["actor"] =
+        json!({"objectType": "Group", "account": {"homePage": "https://hr.example", "name": "E1"}});
+    let future = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .expect("time")
+        .to_string();
+    for (bad, says) in [
+        (
+            completed("E99", "7", "2026-03-01T09:00:00Z"),
+            "known person",
+        ),
+        (group, "known person"),
+        (
+            completed("E1", "99", "2026-03-01T09:00:00Z"),
+            "no procedure version",
+        ),
+        (revision, "does not match the version '7'"),
+        (scored(0.75, true), "below the mastery score 0.8"),
+        (scored(0.85, false), "at or above the mastery score 0.8"),
+        (completed("E1", "7", &future), "ahead of the LRS clock"),
+    ] {
+        let response = server.post_statements(&bad).await;
+        assert_eq!(response.status(), 400, "{bad}");
+        let body: Value = response.json().await.expect("json");
+        assert!(
+            body["message"].as_str().is_some_and(|m| m.contains(says)),
+            "{says}: {body}"
+        );
+    }
+    assert!(
+        server.query("limit=100").await.is_empty(),
+        "nothing was stored"
+    );
+    let mut revised = scored(0.85, true);
+    revised["context"] = json!({"revision": "7"});
+    server.store(&revised).await;
+    server
+        .store(&statement(
+            "E99",
+            "completed",
+            "https://lms.example/game/1",
+            "2026-03-01T09:00:00Z",
+        ))
+        .await;
+}
