@@ -54,6 +54,7 @@ fn main() {
                 blocking: true,
                 valid: Interval::since(day(0)),
                 recorded: Interval::since(day(0)),
+                prerequisites: Vec::new(),
             })
         })
         .collect();

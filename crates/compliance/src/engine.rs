@@ -112,6 +112,8 @@ pub enum Reason {
     UnknownPerson,
     /// The training would count, but an electronic signature its rule requires is missing.
     SignatureMissing,
+    /// The training was completed before a prerequisite of its curriculum item was.
+    PrereqMissing,
 }
 
 impl Reason {
@@ -126,6 +128,7 @@ impl Reason {
             Reason::NotInFunction => "NOT_IN_FUNCTION",
             Reason::UnknownPerson => "UNKNOWN_PERSON",
             Reason::SignatureMissing => "SIGNATURE_MISSING",
+            Reason::PrereqMissing => "PREREQ_MISSING",
         }
     }
 }
@@ -744,6 +747,19 @@ impl Engine {
             _ => None,
         };
         let mut answer = self.status_for(ifis, &r.procedure, r.grace, r.recurrence, since, t, k);
+        // A curriculum item counts only when its prerequisites were completed first (B3).
+        if let Some(achievement) = &answer.achievement
+            && answer.status != Status::NotQualified
+            && !r
+                .prerequisites
+                .iter()
+                .all(|p| self.completed_by(ifis, p, achievement.at, k))
+        {
+            answer.status = Status::NotQualified;
+            answer.reason = Some(Reason::PrereqMissing);
+            answer.expires_at = None;
+            return answer;
+        }
         if let (Some(check), Some(achievement)) = (&r.effectiveness, &answer.achievement)
             && answer.status != Status::NotQualified
         {
@@ -759,6 +775,19 @@ impl Engine {
             }
         }
         answer
+    }
+
+    /// Whether these identifiers completed any version of `procedure` by `at`, as known at `k`.
+    fn completed_by(&self, ifis: &[&str], procedure: &str, at: Timestamp, k: Timestamp) -> bool {
+        self.procedures.get(procedure).is_some_and(|p| {
+            let known: Vec<&ProcedureVersion> = p
+                .versions
+                .iter()
+                .filter(|v| v.recorded.contains(k))
+                .collect();
+            self.latest(ifis, &known, Recurrence::None, None, at, k)
+                .is_some()
+        })
     }
 
     /// The effectiveness check of a completion achieved at `completed`: the first pass or fail

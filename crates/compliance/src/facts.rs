@@ -18,6 +18,9 @@ use crate::{Engine, VOIDED};
 /// One fact of master data, as the API takes it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+// A fact is parsed, checked and turned into master data once; boxing a requirement's fields to
+// make the enum smaller would only complicate its (de)serialization.
+#[allow(clippy::large_enum_variant)]
 pub enum Fact {
     /// A person as HR knows them.
     Person {
@@ -88,7 +91,9 @@ pub enum Fact {
         quality_event: Option<String>,
         #[serde(default)]
         persons: Vec<String>,
-        procedure: String,
+        /// What is required: one procedure, or every item of a curriculum (one of the two).
+        procedure: Option<String>,
+        curriculum: Option<String>,
         /// Days the previous version still counts after a new one takes effect; none: train
         /// before the effective date.
         grace_days: Option<i64>,
@@ -124,6 +129,16 @@ pub enum Fact {
         /// GxP evidence older than this many hours when it arrives needs a reason (A6).
         late_entry_hours: Option<i64>,
     },
+    /// A version of a curriculum (regulated.md 2.1 `Curriculum`): the procedures a requirement
+    /// on it asks for while the version is valid, each with the procedures that must be
+    /// completed before it (prerequisites). Versions say their own validity, like memberships.
+    Curriculum {
+        id: String,
+        version: u32,
+        items: Vec<CurriculumItem>,
+        valid_from: Timestamp,
+        valid_to: Option<Timestamp>,
+    },
     /// A person enrolled to sign electronically, and how their identity was verified (regulated.md
     /// C4); recorded by `POST /signers` with the signing credential, never alone.
     Signer {
@@ -151,6 +166,17 @@ pub const CMI5_WAIVER_REASONS: [&str; 4] = [
     "Equivalent Outside Activity",
     "Administrative",
 ];
+
+/// One item of a curriculum version.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurriculumItem {
+    pub procedure: String,
+    /// Procedures completed before this one's completion, or it does not count
+    /// (PREREQ_MISSING).
+    #[serde(default)]
+    pub prerequisites: Vec<String>,
+}
 
 /// A delayed quiz: the first attempt on `activity_iri` at least `after_days` after the
 /// completion must pass with a scaled score of at least `mastery`.
@@ -436,17 +462,55 @@ impl Fact {
                 }
                 Vec::new()
             }
+            Fact::Curriculum {
+                id,
+                items,
+                valid_from,
+                valid_to,
+                ..
+            } => {
+                if valid_to.is_some_and(|to| to <= *valid_from) {
+                    return malformed("valid_to is after valid_from");
+                }
+                if items.is_empty() {
+                    return malformed("a curriculum has at least one item");
+                }
+                let mut ids = vec![id.as_str()];
+                for (i, item) in items.iter().enumerate() {
+                    if items[..i].iter().any(|x| x.procedure == item.procedure) {
+                        return malformed("each procedure is an item of a curriculum once");
+                    }
+                    if item.prerequisites.contains(&item.procedure) {
+                        return malformed("an item is not its own prerequisite");
+                    }
+                    ids.push(&item.procedure);
+                    ids.extend(item.prerequisites.iter().map(String::as_str));
+                }
+                ids
+            }
             Fact::Requirement {
                 id,
                 procedure,
+                curriculum,
                 persons,
                 function,
                 site,
                 person,
                 quality_event,
+                effectiveness,
                 ..
             } => {
-                let mut ids = vec![id.as_str(), procedure.as_str()];
+                if procedure.is_some() == curriculum.is_some() {
+                    return malformed("a requirement names either a procedure or a curriculum");
+                }
+                if curriculum.is_some() && effectiveness.is_some() {
+                    return malformed(
+                        "an effectiveness check goes on a procedure's requirement, not a curriculum's",
+                    );
+                }
+                let mut ids = vec![id.as_str()];
+                ids.extend(procedure.as_deref());
+                ids.extend(curriculum.as_deref());
                 ids.extend(persons.iter().map(String::as_str));
                 ids.extend(
                     [function, site, person, quality_event]
@@ -491,6 +555,7 @@ impl Fact {
                 procedure, version, ..
             } => format!("version|{procedure}|{version}"),
             Fact::Rule { id, version, .. } => format!("rule|{id}|{version}"),
+            Fact::Curriculum { id, version, .. } => format!("curriculum|{id}|{version}"),
             Fact::Requirement { id, .. } => format!("req|{id}"),
         }
     }
@@ -520,6 +585,9 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
     }
     let mut master = MasterData::default();
     let mut procedures: HashMap<String, Vec<ProcedureVersion>> = HashMap::new();
+    // Requirements (with the curriculum they name, if any) and curriculum versions.
+    let mut requirements: Vec<(Option<String>, Requirement)> = Vec::new();
+    let mut curricula: CurriculumVersions = HashMap::new();
     let days = |n: i64| SignedDuration::from_hours(24 * n);
     for ((fact, _), recorded) in facts.iter().zip(recorded) {
         match fact.clone() {
@@ -622,6 +690,20 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
             }),
             // Enrolment is checked where signatures are made; the rules need none of it.
             Fact::Signer { .. } => {}
+            Fact::Curriculum {
+                id,
+                items,
+                valid_from,
+                valid_to,
+                ..
+            } => curricula.entry(id).or_default().push((
+                items,
+                Interval {
+                    from: valid_from,
+                    to: valid_to,
+                },
+                recorded,
+            )),
             Fact::Requirement {
                 id,
                 function,
@@ -630,6 +712,7 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 quality_event,
                 persons,
                 procedure,
+                curriculum,
                 grace_days,
                 recurrence_days,
                 recurrence_months,
@@ -641,53 +724,58 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
                 blocking,
                 valid_from,
                 valid_to,
-            } => master.requirements.push(Requirement {
-                id,
-                scope: match (function, person, quality_event) {
-                    (Some(function), _, _) => Scope::Function { function, site },
-                    (None, Some(person), _) => Scope::Person(person),
-                    (None, None, event) => Scope::QualityEvent {
-                        event: event.unwrap_or_default(),
-                        persons,
+            } => requirements.push((
+                curriculum,
+                Requirement {
+                    id,
+                    scope: match (function, person, quality_event) {
+                        (Some(function), _, _) => Scope::Function { function, site },
+                        (None, Some(person), _) => Scope::Person(person),
+                        (None, None, event) => Scope::QualityEvent {
+                            event: event.unwrap_or_default(),
+                            persons,
+                        },
                     },
+                    procedure: procedure.unwrap_or_default(),
+                    grace: grace_days
+                        .map_or(GracePolicy::TrainBeforeEffective, GracePolicy::GraceDays),
+                    recurrence: match (
+                        recurrence_days,
+                        recurrence_months,
+                        recurrence_date.as_deref().and_then(annual),
+                    ) {
+                        (Some(n), _, _) => Recurrence::Relative {
+                            every: Period::Fixed(days(n)),
+                            early_window: days(early_window_days),
+                            grace: days(recurrence_grace_days),
+                        },
+                        (None, Some(m), _) => Recurrence::Relative {
+                            every: Period::Months(i32::try_from(m).unwrap_or(1200)),
+                            early_window: days(early_window_days),
+                            grace: days(recurrence_grace_days),
+                        },
+                        (None, None, Some(every)) => Recurrence::Relative {
+                            every,
+                            early_window: days(early_window_days),
+                            grace: days(recurrence_grace_days),
+                        },
+                        (None, None, None) => Recurrence::None,
+                    },
+                    due: days(due_days),
+                    effectiveness: effectiveness.map(|e| Effectiveness {
+                        activity_iri: e.activity_iri,
+                        after: days(e.after_days),
+                        mastery: e.mastery,
+                    }),
+                    blocking,
+                    valid: Interval {
+                        from: valid_from,
+                        to: valid_to,
+                    },
+                    recorded,
+                    prerequisites: Vec::new(),
                 },
-                procedure,
-                grace: grace_days.map_or(GracePolicy::TrainBeforeEffective, GracePolicy::GraceDays),
-                recurrence: match (
-                    recurrence_days,
-                    recurrence_months,
-                    recurrence_date.as_deref().and_then(annual),
-                ) {
-                    (Some(n), _, _) => Recurrence::Relative {
-                        every: Period::Fixed(days(n)),
-                        early_window: days(early_window_days),
-                        grace: days(recurrence_grace_days),
-                    },
-                    (None, Some(m), _) => Recurrence::Relative {
-                        every: Period::Months(i32::try_from(m).unwrap_or(1200)),
-                        early_window: days(early_window_days),
-                        grace: days(recurrence_grace_days),
-                    },
-                    (None, None, Some(every)) => Recurrence::Relative {
-                        every,
-                        early_window: days(early_window_days),
-                        grace: days(recurrence_grace_days),
-                    },
-                    (None, None, None) => Recurrence::None,
-                },
-                due: days(due_days),
-                effectiveness: effectiveness.map(|e| Effectiveness {
-                    activity_iri: e.activity_iri,
-                    after: days(e.after_days),
-                    mastery: e.mastery,
-                }),
-                blocking,
-                valid: Interval {
-                    from: valid_from,
-                    to: valid_to,
-                },
-                recorded,
-            }),
+            )),
             Fact::GxpProfile {
                 activity_prefixes,
                 reason_extension,
@@ -723,11 +811,60 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
             }),
         }
     }
+    master.requirements = expand(requirements, &curricula);
     master.procedures = procedures
         .into_iter()
         .map(|(id, versions)| Procedure { id, versions })
         .collect();
     master
+}
+
+/// Each curriculum's versions: items, validity, and when the version was known.
+type CurriculumVersions = HashMap<String, Vec<(Vec<CurriculumItem>, Interval, Interval)>>;
+
+/// Where two intervals overlap, if they do.
+fn overlap(a: Interval, b: Interval) -> Option<Interval> {
+    let from = a.from.max(b.from);
+    let to = match (a.to, b.to) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    to.is_none_or(|to| from < to)
+        .then_some(Interval { from, to })
+}
+
+/// A requirement on a curriculum becomes one requirement per item of each version, valid while
+/// both are valid and known while both are known (so corrections of either stay bitemporal);
+/// its id is the requirement's and the item's procedure, `R/SOP-1`.
+fn expand(
+    requirements: Vec<(Option<String>, Requirement)>,
+    curricula: &CurriculumVersions,
+) -> Vec<Requirement> {
+    let mut out = Vec::with_capacity(requirements.len());
+    for (curriculum, r) in requirements {
+        let Some(curriculum) = curriculum else {
+            out.push(r);
+            continue;
+        };
+        for (items, valid, recorded) in curricula.get(&curriculum).into_iter().flatten() {
+            let (Some(valid), Some(recorded)) =
+                (overlap(r.valid, *valid), overlap(r.recorded, *recorded))
+            else {
+                continue;
+            };
+            for item in items {
+                out.push(Requirement {
+                    id: format!("{}/{}", r.id, item.procedure),
+                    procedure: item.procedure.clone(),
+                    prerequisites: item.prerequisites.clone(),
+                    valid,
+                    recorded,
+                    ..r.clone()
+                });
+            }
+        }
+    }
+    out
 }
 
 impl Evidence {

@@ -293,6 +293,9 @@ pub struct Requirement {
     pub blocking: bool,
     pub valid: Interval,
     pub recorded: Interval,
+    /// Procedures whose completion must come before this one's, or it does not count
+    /// (PREREQ_MISSING; from a curriculum item).
+    pub prerequisites: Vec<String>,
 }
 
 /// Every kind of master data the engine reasons over.

@@ -746,3 +746,106 @@ fn malformed_facts_are_refused_with_the_reason() {
         "another person",
     );
 }
+
+/// regulated.md 2.1 `Curriculum`, 2.4 PREREQ_MISSING, B3: a requirement on a curriculum asks
+/// for each item of the version valid at T, as known at K (a corrected version changes the
+/// answer from its recording on, not before); an item completed before its prerequisite does
+/// not count.
+#[test]
+fn a_curriculum_requirement_asks_for_each_item_and_prerequisites_come_first() {
+    let gmp = "https://qms.example/doc/GMP/v1";
+    let curriculum = |items: Value| {
+        json!({"kind": "curriculum", "id": "PACK-CURR", "version": 1, "items": items,
+               "valid_from": "2020-01-01T00:00:00Z"})
+    };
+    let mut list = facts(vec![
+        json!({"kind": "rule", "id": "read", "version": 1, "move_on": "COMPLETED", "effective_from": "2020-01-01T00:00:00Z"}),
+        json!({"kind": "procedure_version", "procedure": "SOP-123", "version": "7", "activity_iri": format!("{SOP}/v7"),
+               "effective_from": "2026-01-01T00:00:00Z", "impact": "FULL", "rule": "read"}),
+        json!({"kind": "procedure_version", "procedure": "GMP", "version": "1", "activity_iri": gmp,
+               "effective_from": "2020-01-01T00:00:00Z", "impact": "FULL", "rule": "read"}),
+        json!({"kind": "requirement", "id": "PACK", "function": "packaging", "curriculum": "PACK-CURR",
+               "valid_from": "2020-01-01T00:00:00Z"}),
+        curriculum(json!([{"procedure": "SOP-123"}])),
+    ]);
+    for person in ["ann", "bob"] {
+        list.extend(facts(vec![
+            json!({"kind": "person_identifier", "person": person, "agent": {"mbox": format!("mailto:{person}@plant.example")}}),
+            json!({"kind": "membership", "person": person, "function": "packaging", "valid_from": "2025-06-01T00:00:00Z"}),
+        ]));
+    }
+    // Recorded on 2026-06-01: GMP joins the curriculum, to be completed after SOP-123.
+    list.push((
+        Fact::parse(&curriculum(json!([
+            {"procedure": "SOP-123"}, {"procedure": "GMP", "prerequisites": ["SOP-123"]}
+        ])))
+        .expect("fact"),
+        at("2026-06-01"),
+    ));
+    let on_gmp = |id: &str, who: &str, when: &str| Evidence {
+        activity_iri: gmp.into(),
+        ..completed(id, who, "-", when)
+    };
+    let e = crate::engine(
+        &list,
+        vec![
+            on_gmp("ann-gmp", "ann", "2026-02-01"),
+            completed("ann-sop", "ann", "7", "2026-02-05"),
+            completed("bob-sop", "bob", "7", "2026-01-10"),
+            on_gmp("bob-gmp", "bob", "2026-02-01"),
+        ],
+    );
+    let answers = |person: &str, k: &str| -> Vec<(String, Status, Option<Reason>)> {
+        let mut list: Vec<_> = e
+            .person_status(person, at("2026-07-01"), at(k))
+            .requirements
+            .into_iter()
+            .map(|r| {
+                (
+                    r.requirement,
+                    r.qualification.status,
+                    r.qualification.reason,
+                )
+            })
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        list
+    };
+    assert_eq!(
+        answers("ann", "2026-05-01"),
+        vec![("PACK/SOP-123".to_string(), Status::Qualified, None)],
+        "as known before the correction, GMP was not in the curriculum"
+    );
+    assert_eq!(
+        answers("ann", "2026-07-01"),
+        vec![
+            (
+                "PACK/GMP".to_string(),
+                Status::NotQualified,
+                Some(Reason::PrereqMissing)
+            ),
+            ("PACK/SOP-123".to_string(), Status::Qualified, None),
+        ]
+    );
+    assert_eq!(
+        e.person_status("ann", at("2026-07-01"), at("2026-07-01"))
+            .status,
+        Status::NotQualified
+    );
+    assert_eq!(
+        e.person_status("bob", at("2026-07-01"), at("2026-07-01"))
+            .status,
+        Status::Qualified
+    );
+    for bad in [
+        json!({"kind": "requirement", "id": "R", "function": "F", "procedure": "P", "curriculum": "C", "valid_from": "2020-01-01T00:00:00Z"}),
+        json!({"kind": "requirement", "id": "R", "function": "F", "valid_from": "2020-01-01T00:00:00Z"}),
+        json!({"kind": "curriculum", "id": "C", "version": 1, "items": [], "valid_from": "2020-01-01T00:00:00Z"}),
+        json!({"kind": "curriculum", "id": "C", "version": 1, "items": [{"procedure": "A", "prerequisites": ["A"]}],
+               "valid_from": "2020-01-01T00:00:00Z"}),
+        json!({"kind": "curriculum", "id": "C", "version": 1, "items": [{"procedure": "A"}, {"procedure": "A"}],
+               "valid_from": "2020-01-01T00:00:00Z"}),
+    ] {
+        assert!(Fact::parse(&bad).is_err(), "{bad}");
+    }
+}

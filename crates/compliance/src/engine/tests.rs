@@ -481,6 +481,7 @@ fn s10_a_job_change_brings_new_requirements_and_keeps_history() {
         blocking: true,
         valid: always(),
         recorded: always(),
+        prerequisites: Vec::new(),
     };
     let membership = |function: &str, valid: Interval| Membership {
         person: "ann".into(),

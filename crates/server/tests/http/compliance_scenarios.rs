@@ -1286,3 +1286,71 @@ async fn a7_a10_gxp_evidence_is_checked_when_it_arrives() {
         ))
         .await;
 }
+
+/// A curriculum over HTTP (regulated.md 2.1, 2.4): a requirement on it answers per item, and a
+/// prerequisite completed after its item leaves the item PREREQ_MISSING.
+#[tokio::test]
+async fn a_curriculum_requirement_answers_per_item_with_prerequisites() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = facts(
+        &server,
+        json!([
+            {"kind": "procedure_version", "procedure": "GMP", "version": "1", "activity_iri": "https://qms.example/doc/GMP/v1",
+             "effective_from": "2020-01-01T00:00:00Z", "impact": "FULL", "rule": "read"},
+            {"kind": "curriculum", "id": "PACK-CURR", "version": 1, "valid_from": "2020-01-01T00:00:00Z",
+             "items": [{"procedure": "GMP"}, {"procedure": "SOP-123", "prerequisites": ["GMP"]}]},
+            {"kind": "requirement", "id": "PACK-CURR-REQ", "function": "packaging", "curriculum": "PACK-CURR",
+             "valid_from": "2020-01-01T00:00:00Z"}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    server
+        .store(&json!([
+            completed("E1", "7", "2026-02-01T09:00:00Z"),
+            statement(
+                "E1",
+                "completed",
+                "https://qms.example/doc/GMP/v1",
+                "2026-02-03T09:00:00Z"
+            ),
+            statement(
+                "E2",
+                "completed",
+                "https://qms.example/doc/GMP/v1",
+                "2026-01-20T09:00:00Z"
+            ),
+            completed("E2", "7", "2026-02-01T09:00:00Z"),
+        ]))
+        .await;
+    let item = |person: &str, requirement: &str| {
+        let path = format!(
+            "/api/compliance/status?person={person}&at={}",
+            enc("2026-03-01T00:00:00Z")
+        );
+        let server = &server;
+        let requirement = requirement.to_string();
+        async move {
+            let answer = get(server, &path).await;
+            answer["requirements"]
+                .as_array()
+                .expect("requirements")
+                .iter()
+                .find(|r| r["requirement"] == requirement.as_str())
+                .cloned()
+                .unwrap_or_else(|| panic!("{requirement} in {answer}"))
+        }
+    };
+    let ann = item("ann", "PACK-CURR-REQ/SOP-123").await;
+    assert_eq!(ann["status"], "NOT_QUALIFIED", "{ann}");
+    assert_eq!(ann["reason"], "PREREQ_MISSING");
+    assert_eq!(
+        item("ann", "PACK-CURR-REQ/GMP").await["status"],
+        "QUALIFIED"
+    );
+    assert_eq!(
+        item("bob", "PACK-CURR-REQ/SOP-123").await["status"],
+        "QUALIFIED"
+    );
+}
