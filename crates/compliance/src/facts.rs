@@ -167,6 +167,9 @@ pub const CMI5_WAIVER_REASONS: [&str; 4] = [
     "Administrative",
 ];
 
+/// The `relevantTypes` IRI of a trainer or assessor in an xAPI 2.0 `contextAgents` entry.
+pub const TRAINER_ROLE: &str = "https://attest.dev/xapi/roles/trainer";
+
 /// One item of a curriculum version.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -906,6 +909,7 @@ impl Evidence {
             instructor: statement
                 .pointer("/context/instructor")
                 .filter(|i| !xapi::agent::is_group(i))
+                .or_else(|| trainer_in_context_agents(statement))
                 .and_then(xapi::agent::Ifi::of)
                 .map(|i| i.key()),
             waiver: (verb == crate::model::WAIVED)
@@ -942,4 +946,20 @@ fn signature_of(statement: &Value) -> Option<Signature> {
             .and_then(Value::as_str)
             .map(str::to_string),
     })
+}
+
+/// xAPI 2.0: the trainer named in `context.contextAgents` by the trainer role (regulated.md 2.2),
+/// where `context.instructor` names none.
+fn trainer_in_context_agents(statement: &Value) -> Option<&Value> {
+    statement
+        .pointer("/context/contextAgents")?
+        .as_array()?
+        .iter()
+        .find(|a| {
+            a.get("relevantTypes")
+                .and_then(Value::as_array)
+                .is_some_and(|types| types.iter().any(|t| t.as_str() == Some(TRAINER_ROLE)))
+        })?
+        .get("agent")
+        .filter(|agent| !xapi::agent::is_group(agent))
 }

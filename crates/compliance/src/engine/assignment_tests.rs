@@ -849,3 +849,37 @@ fn a_curriculum_requirement_asks_for_each_item_and_prerequisites_come_first() {
         assert!(Fact::parse(&bad).is_err(), "{bad}");
     }
 }
+
+/// regulated.md 2.2: the trainer is `context.instructor` (1.0.3) or, in 2.0, the
+/// `contextAgents` entry with the trainer role.
+#[test]
+fn the_trainer_is_the_instructor_or_a_2_0_context_agent_with_the_trainer_role() {
+    let stored = at("2026-03-01");
+    let base = json!({"id": "6b4c1f0e-0000-4000-8000-000000000001", "actor": {"mbox": "mailto:ann@plant.example"},
+                      "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                      "object": {"id": "https://qms.example/ojt/1"}});
+    let with_context = |context: Value| {
+        let mut s = base.clone();
+        s["context"] = context;
+        Evidence::from_statement(&s, stored, None)
+            .expect("evidence")
+            .instructor
+    };
+    assert_eq!(
+        with_context(json!({"instructor": {"mbox": "mailto:tom@plant.example"}})),
+        Some("mbox:mailto:tom@plant.example".to_string())
+    );
+    assert_eq!(
+        with_context(json!({"contextAgents": [
+            {"objectType": "contextAgent", "agent": {"mbox": "mailto:sam@plant.example"}, "relevantTypes": ["https://example.com/observer"]},
+            {"objectType": "contextAgent", "agent": {"mbox": "mailto:tom@plant.example"}, "relevantTypes": [crate::TRAINER_ROLE]}
+        ]})),
+        Some("mbox:mailto:tom@plant.example".to_string())
+    );
+    assert_eq!(
+        with_context(json!({"contextAgents": [
+            {"objectType": "contextAgent", "agent": {"mbox": "mailto:sam@plant.example"}, "relevantTypes": ["https://example.com/observer"]}
+        ]})),
+        None
+    );
+}
