@@ -1178,9 +1178,9 @@ impl Engine {
                 .collect();
             self.achievements(&version.rule, &evidence, t, k, true, &mut achievements);
         }
-        if versions.len() > 1 {
-            achievements.sort_by_key(|a| a.at);
-        }
+        // In time order: across versions, and within one where signatures made a completion
+        // achieved later than the attempt after it.
+        achievements.sort_by_key(|a| a.at);
         // Each achievement renews the qualification; one inside the early window extends from
         // the old expiry (regulated.md 2.4).
         let mut expires: Option<Timestamp> = None;

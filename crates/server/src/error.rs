@@ -117,7 +117,8 @@ impl IntoResponse for ApiError {
             Json(json!({"message": self.message, "code": self.code})),
         )
             .into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        // A refused signature is no refused request: the client's own credentials stand.
+        if self.status == StatusCode::UNAUTHORIZED && self.code != "signature_refused" {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Basic realm=\"attest\""),

@@ -252,7 +252,8 @@ pub trait Store: Send + Sync + Clone + 'static {
     ) -> impl Future<Output = Result<Vec<(i64, Timestamp)>, StoreError>> + Send;
 
     /// Every compliance fact in recording order: (id, kind, body, reason, principal, recorded at).
-    fn facts(&self) -> impl Future<Output = Result<Vec<StoredFact>, StoreError>> + Send;
+    fn facts(&self, page: Page)
+    -> impl Future<Output = Result<Vec<StoredFact>, StoreError>> + Send;
 
     /// Records a qualification decision (JSON `body` about `person`), ledgered; returns its id and
     /// recording time.

@@ -265,6 +265,17 @@ impl<S: Store + Clone> Stores<S> {
         principal: &str,
         key: &str,
     ) -> Result<(Credential, String), StoreError> {
+        if self
+            .default
+            .credential(key.to_string())
+            .await?
+            .is_some_and(|c| c.kind == CredentialKind::Signer)
+        {
+            // Whoever knew the new secret could sign as its person (regulated.md C6).
+            return Err(StoreError::InvalidCredential(
+                "a signing password is set only by its person's enrolment (POST /api/compliance/signers), never by an administrator".into(),
+            ));
+        }
         let secret = random_token(32);
         let change = CredentialChange::Rotate {
             secret_hash: hash(secret.clone()).await?,

@@ -388,8 +388,15 @@ async fn list_facts<S: Store>(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     auth.require(&[Scope::AllRead], "read compliance facts")?;
-    Params::parse(query.as_deref(), &[])?;
-    let facts = auth.store.facts().await?;
+    let (person, page) = listing(query.as_deref())?;
+    if person.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "person",
+            "facts are listed by id (after, limit)",
+        ));
+    }
+    let facts = auth.store.facts(page).await?;
+    let next = more(facts.iter().map(|f| f.id), page, facts.len());
     let list: Vec<Value> = facts
         .iter()
         .map(|f| {
@@ -402,13 +409,13 @@ async fn list_facts<S: Store>(
             })
         })
         .collect();
-    Ok(Json(json!({"facts": list})))
+    Ok(Json(json!({"facts": list, "more": next})))
 }
 
 /// Every recorded fact, in recording order, with its id and recording time.
 async fn load_facts<S: Store>(store: &S) -> Result<Vec<(i64, Fact, Timestamp)>, ApiError> {
     store
-        .facts()
+        .facts(store::Page::ALL)
         .await?
         .into_iter()
         .map(|f| {

@@ -105,6 +105,13 @@ pub async fn enrol<S: Store>(
         "identity_evidence": e.identity_evidence,
     });
     let fact = Fact::parse(&fact_json).map_err(|err| ApiError::bad_request(err.to_string()))?;
+    let expires = e
+        .expires_days
+        .map(|days| {
+            Timestamp::now().checked_add(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+        })
+        .transpose()
+        .map_err(|_| ApiError::bad_request("expiresDays: too far in the future"))?;
     let (person, verifier) = (e.person.clone(), e.verified_by.clone());
     let known = super::with_engine(&state, &auth, move |engine| {
         let now = Timestamp::now();
@@ -137,6 +144,13 @@ pub async fn enrol<S: Store>(
         }
         _ => {}
     }
+    // Everything that can fail is checked before the first write: the enrolment is three
+    // writes (the fact, revoking the old password, the new one), not one transaction.
+    let password = e.password.clone();
+    let secret_hash = tokio::task::spawn_blocking(move || store::hash_secret(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     record(&state, &auth, vec![(fact, fact_json)], &e.reason)
         .await
         .map_err(|r| r.into_api(|_| "signer".into()))?;
@@ -151,18 +165,6 @@ pub async fn enrol<S: Store>(
             )
             .await?;
     }
-    let password = e.password;
-    let secret_hash = tokio::task::spawn_blocking(move || store::hash_secret(&password))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    let expires = e
-        .expires_days
-        .map(|days| {
-            Timestamp::now().checked_add(jiff::SignedDuration::from_hours(24 * i64::from(days)))
-        })
-        .transpose()
-        .map_err(|_| ApiError::bad_request("expiresDays: too far in the future"))?;
     let credential = default
         .create_credential(
             auth.credential.principal(),
@@ -177,6 +179,18 @@ pub async fn enrol<S: Store>(
             },
         )
         .await?;
+    // Two enrolments at once: the newest stands.
+    for other in active_signing(&state, store, &e.person).await? {
+        if other.key != credential.key {
+            default
+                .change_credential(
+                    auth.credential.principal(),
+                    other.key,
+                    CredentialChange::Revoke,
+                )
+                .await?;
+        }
+    }
     state.signing_failures.clear(store, &e.person);
     Ok((
         StatusCode::CREATED,
@@ -250,7 +264,7 @@ pub async fn sign<S: Store>(
             names.join(", ")
         ))
     })?;
-    if s.comment.as_ref().is_some_and(|c| c.len() > 2000) {
+    if s.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
         return Err(ApiError::bad_request("comment: at most 2000 characters"));
     }
     match (

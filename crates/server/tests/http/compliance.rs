@@ -240,3 +240,44 @@ async fn facts_are_validated_need_a_reason_and_are_ledgered_a4() {
         .expect("send");
     assert_eq!(bad.status(), 400);
 }
+
+/// `GET /facts` pages by id: `more` is the `after` of the next page; bad paging is a 400.
+#[tokio::test]
+async fn facts_are_listed_a_page_at_a_time() {
+    let server = TestServer::start().await;
+    master_data(&server).await;
+    let page = |query: &str| {
+        let server = &server;
+        let path = format!("/api/compliance/facts{query}");
+        async move {
+            let response = server
+                .request(Method::GET, &path)
+                .send()
+                .await
+                .expect("send");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    };
+    let (status, all) = page("").await;
+    assert_eq!(status, 200);
+    let total = all["facts"].as_array().expect("facts").len();
+    assert!(total >= 3, "{all}");
+    assert_eq!(all["more"], Value::Null);
+    let (_, first) = page("?limit=2").await;
+    assert_eq!(first["facts"].as_array().expect("facts").len(), 2);
+    let after = first["more"].as_i64().expect("more");
+    assert_eq!(after, first["facts"][1]["id"].as_i64().expect("id"));
+    let (_, rest) = page(&format!("?after={after}&limit=1000")).await;
+    assert_eq!(rest["facts"].as_array().expect("facts").len(), total - 2);
+    assert_eq!(rest["facts"][0]["id"], all["facts"][2]["id"]);
+    for bad in [
+        "?limit=0",
+        "?limit=x",
+        "?after=y",
+        "?person=ann",
+        "?kind=person",
+    ] {
+        assert_eq!(page(bad).await.0, 400, "{bad}");
+    }
+}

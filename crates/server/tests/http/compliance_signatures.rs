@@ -196,6 +196,20 @@ async fn c4_enrolment_needs_a_verifier_who_is_someone_else() {
         .await
         .expect("send");
     assert_eq!(refused.status(), 401);
+    // C6: no administrator sets (or learns) a signing password.
+    let rotate = admin(
+        Method::POST,
+        &format!("/api/admin/credentials/{}/rotate", key.replace(':', "%3A")),
+    )
+    .send()
+    .await
+    .expect("send");
+    assert_eq!(
+        rotate.status(),
+        400,
+        "{}",
+        rotate.text().await.unwrap_or_default()
+    );
     let response = admin(Method::POST, "/api/admin/credentials")
         .json(&json!({"name": "sneaky", "kind": "signer"}))
         .send()
@@ -234,12 +248,19 @@ async fn s1_c1_a_read_and_understood_signature_completes_the_document_training()
     // Refused: not enrolled (Bob), a wrong password, someone else's R&U, a missing statement.
     let (status, body) = sign(&server, read_and_understood("bob", PASSWORD, &read)).await;
     assert_eq!(status, 401, "{body}");
-    let (status, body) = sign(
-        &server,
-        read_and_understood("ann", "wrong password!", &read),
-    )
-    .await;
-    assert_eq!(status, 401, "{body}");
+    let response = server
+        .request(Method::POST, "/api/compliance/signatures")
+        .json(&read_and_understood("ann", "wrong password!", &read))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 401);
+    assert!(
+        response.headers().get("www-authenticate").is_none(),
+        "a refused signature does not ask the client to log in again"
+    );
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "signature_refused");
     assert!(
         body["message"]
             .as_str()

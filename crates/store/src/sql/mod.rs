@@ -573,8 +573,8 @@ impl<B: Backend> Store for SqlStore<B> {
         .await
     }
 
-    async fn facts(&self) -> Result<Vec<StoredFact>, StoreError> {
-        self.read(reads::facts).await
+    async fn facts(&self, page: Page) -> Result<Vec<StoredFact>, StoreError> {
+        self.read(move |conn| reads::facts(conn, page)).await
     }
 
     async fn record_decision(

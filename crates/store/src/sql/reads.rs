@@ -185,10 +185,13 @@ pub(crate) fn store_entries(conn: &mut impl Sql) -> Result<Vec<(String, Timestam
         .collect()
 }
 
-pub(crate) fn facts(conn: &mut impl Sql) -> Result<Vec<StoredFact>, StoreError> {
+pub(crate) fn facts(conn: &mut impl Sql, page: Page) -> Result<Vec<StoredFact>, StoreError> {
     conn.rows(
-        "SELECT id, kind, body, reason, principal, recorded_at FROM compliance_facts ORDER BY id",
-        &[],
+        "SELECT id, kind, body, reason, principal, recorded_at FROM compliance_facts WHERE id > $1 ORDER BY id LIMIT $2",
+        &[
+            Arg::Int(page.after),
+            Arg::Int(i64::try_from(page.limit).unwrap_or(i64::MAX)),
+        ],
     )?
     .iter()
     .map(|row| {
