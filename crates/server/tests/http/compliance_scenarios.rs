@@ -717,7 +717,7 @@ gus,Gus,packaging,2026-01-01T00:00:00Z,gus-at-plant
     assert_eq!(body["facts"][0]["id"], body["facts"][1]["id"]);
     assert_eq!(fact_count(&server).await, before + 1);
     let strict = server
-        .request(Method::GET, "/api/compliance/facts?limit=5")
+        .request(Method::GET, "/api/compliance/facts?colour=red")
         .send()
         .await
         .expect("send");
