@@ -1024,8 +1024,20 @@ async fn quality_event<S: Store>(
             .flat_map(|p| engine.assignments(p, i.at, i.known))
             .filter(|a| a.quality_event.as_deref() == Some(id.as_str()))
             .map(|a| {
-                serde_json::to_value(answers::assignment_out(&a, Some((engine, i.known))))
-                    .unwrap_or(Value::Null)
+                let mut row =
+                    serde_json::to_value(answers::assignment_out(&a, Some((engine, i.known))))
+                        .unwrap_or(Value::Null);
+                // The signatures on the completion (regulated.md S8: the closure record lists
+                // them), as manifested.
+                let signatures: Vec<Value> = a
+                    .evidence
+                    .iter()
+                    .flat_map(|e| engine.signatures_on(e, i.known))
+                    .filter(|s| a.evidence.contains(&s.statement))
+                    .map(|s| serde_json::to_value(answers::signed(&s)).unwrap_or(Value::Null))
+                    .collect();
+                row["signatures"] = json!(signatures);
+                row
             })
             .collect();
         Some(json!({
@@ -1045,6 +1057,37 @@ async fn quality_event<S: Store>(
     .await?;
     let mut answer =
         answer.ok_or_else(|| ApiError::not_found("no such quality event is known".to_string()))?;
+    // Which evidence statements name the event in contextActivities.other (regulated.md 2.2,
+    // S8): training done for the event says so; evidence that does not is listed.
+    if let Some(iri) = answer["activityIri"].as_str().map(str::to_string)
+        && let Some(rows) = answer["assignments"].as_array_mut()
+    {
+        for row in rows {
+            let mut untagged = Vec::new();
+            for id in row["evidence"].as_array().cloned().unwrap_or_default() {
+                let Some(uuid) = id.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()) else {
+                    continue;
+                };
+                let Some(stored) = auth.store.statement(uuid, false).await? else {
+                    continue;
+                };
+                let statement: Value = serde_json::from_str(&stored.json).unwrap_or_default();
+                if statement.pointer("/verb/id").and_then(Value::as_str) == Some(compliance::SIGNED)
+                {
+                    continue;
+                }
+                let tagged = match statement.pointer("/context/contextActivities/other") {
+                    Some(Value::Array(list)) => list.iter().any(|a| a["id"] == iri.as_str()),
+                    Some(one) => one["id"] == iri.as_str(),
+                    None => false,
+                };
+                if !tagged {
+                    untagged.push(id);
+                }
+            }
+            row["evidenceWithoutEventIri"] = json!(untagged);
+        }
+    }
     stamp(&mut answer, &i);
     Ok(Json(answer))
 }

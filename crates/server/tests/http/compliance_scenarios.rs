@@ -445,6 +445,15 @@ async fn s8_capa_retraining_with_a_delayed_quiz() {
         "reopened: {closed}"
     );
     assert_eq!(bob[1]["status"], "OPEN");
+    // Ann's retraining names CAPA-14 in contextActivities.other; Bob's does not, and the record
+    // says so (regulated.md 2.2, S8).
+    assert_eq!(by(rows, "ann")[0]["evidenceWithoutEventIri"], json!([]));
+    assert_eq!(
+        bob[0]["evidenceWithoutEventIri"], bob[0]["evidence"],
+        "{closed}"
+    );
+    assert_eq!(bob[0]["evidence"].as_array().map(Vec::len), Some(1));
+    assert_eq!(bob[0]["signatures"], json!([]));
     let ann_status = get(
         &server,
         &format!(
