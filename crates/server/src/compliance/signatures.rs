@@ -300,7 +300,7 @@ pub async fn sign<S: Store>(
         }
     };
     let signer = s.signer.clone();
-    let (printed_name, ifi, already) = {
+    let (printed_name, ifi, already, time_zone) = {
         let (statement, activity) = (record.statement, record.activity.clone());
         super::with_engine(&state, &auth, move |engine| {
             let now = Timestamp::now();
@@ -314,7 +314,12 @@ pub async fn sign<S: Store>(
                 .signatures_on(&on, now)
                 .iter()
                 .any(|x| x.person == signer && x.meaning == meaning);
-            (name, ifi, already)
+            // The time zone of the signer's site, to show the signing time as read there.
+            let time_zone = engine
+                .sites_of(&signer, now, now)
+                .iter()
+                .find_map(|site| engine.site(site, now)?.time_zone.clone());
+            (name, ifi, already, time_zone)
         })
         .await?
     };
@@ -343,6 +348,9 @@ pub async fn sign<S: Store>(
     }
 
     let now = Timestamp::now();
+    let local = time_zone
+        .and_then(|tz| jiff::tz::TimeZone::get(&tz).ok())
+        .map(|tz| now.to_zoned(tz).to_string());
     let mut actor = serde_json::Map::new();
     actor.insert("objectType".into(), json!("Agent"));
     actor.insert("name".into(), json!(printed_name));
@@ -358,6 +366,9 @@ pub async fn sign<S: Store>(
     });
     if let Some(comment) = &s.comment {
         manifest["comment"] = json!(comment);
+    }
+    if let Some(local) = &local {
+        manifest["signedAtLocal"] = json!(local);
     }
     let mut statement = json!({
         "id": Uuid::new_v4().to_string(),
@@ -388,6 +399,7 @@ pub async fn sign<S: Store>(
             "signer": s.signer,
             "printedName": printed_name,
             "signedAt": now.to_string(),
+            "signedAtLocal": local,
             "meaning": meaning.name(),
             "meaningText": meaning.text(),
             "record": record.describe,

@@ -45,7 +45,8 @@ async fn plant(server: &TestServer) {
         );
     }
     facts.extend([
-        json!({"kind": "membership", "person": "ann", "function": "packaging", "valid_from": "2020-01-01T00:00:00Z"}),
+        json!({"kind": "site", "id": "A", "name": "Plant A", "time_zone": "Europe/Dublin"}),
+        json!({"kind": "membership", "person": "ann", "function": "packaging", "site": "A", "valid_from": "2020-01-01T00:00:00Z"}),
         json!({"kind": "rule", "id": "read", "version": 1, "move_on": "COMPLETED",
                "required_signatures": ["READ_AND_UNDERSTOOD"], "effective_from": "2020-01-01T00:00:00Z"}),
         json!({"kind": "procedure_version", "procedure": "DOC-1", "version": "1", "activity_iri": "https://qms.example/doc/DOC-1/v1",
@@ -288,6 +289,12 @@ async fn s1_c1_a_read_and_understood_signature_completes_the_document_training()
     let (status, signed) = sign(&server, read_and_understood("ann", PASSWORD, &read)).await;
     assert_eq!(status, 201, "{signed}");
     assert_eq!(signed["printedName"], "Ann Example");
+    assert!(
+        signed["signedAtLocal"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("[Europe/Dublin]")),
+        "C1: shown in the site's time zone too: {signed}"
+    );
     assert_eq!(signed["meaning"], "READ_AND_UNDERSTOOD");
     assert_eq!(signed["authMethod"], "password");
     let stored = server
@@ -450,6 +457,7 @@ async fn s3_no_training_required_is_signed_by_the_change_control_approver() {
     assert_eq!(status, 404, "{body}");
     let (status, signed) = sign(&server, decision("2")).await;
     assert_eq!(status, 201, "{signed}");
+    assert_eq!(signed["signedAtLocal"], Value::Null, "Bob works at no site");
     let list = get(
         &server,
         "/api/compliance/signatures?procedure=SOP-9&version=2",
