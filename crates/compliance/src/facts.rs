@@ -963,3 +963,93 @@ fn trainer_in_context_agents(statement: &Value) -> Option<&Value> {
         .get("agent")
         .filter(|agent| !xapi::agent::is_group(agent))
 }
+
+/// The ids facts define, to tell which ids a fact names that none defines (a membership of a
+/// person HR never sent, a requirement on a procedure with no version): accepted, since feeds
+/// arrive in any order, but worth a warning.
+#[derive(Debug, Default)]
+pub struct Known {
+    people: std::collections::HashSet<String>,
+    sites: std::collections::HashSet<String>,
+    procedures: std::collections::HashSet<String>,
+    rules: std::collections::HashSet<String>,
+    curricula: std::collections::HashSet<String>,
+    quality_events: std::collections::HashSet<String>,
+}
+
+impl Known {
+    pub fn new<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Known {
+        let mut known = Known::default();
+        for fact in facts {
+            let _ = match fact {
+                Fact::Person { id, .. } => known.people.insert(id.clone()),
+                Fact::PersonIdentifier { person, .. } => known.people.insert(person.clone()),
+                Fact::Site { id, .. } => known.sites.insert(id.clone()),
+                Fact::ProcedureVersion { procedure, .. } => {
+                    known.procedures.insert(procedure.clone())
+                }
+                Fact::Rule { id, .. } => known.rules.insert(id.clone()),
+                Fact::Curriculum { id, .. } => known.curricula.insert(id.clone()),
+                Fact::QualityEvent { id, .. } => known.quality_events.insert(id.clone()),
+                _ => false,
+            };
+        }
+        known
+    }
+
+    /// What `fact` names that no fact defines, in words.
+    pub fn unknown_in(&self, fact: &Fact) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |set: &std::collections::HashSet<String>, what: &str, id: &str| {
+            if !set.contains(id) {
+                out.push(format!("{what} '{id}' is not known (yet)"));
+            }
+        };
+        match fact {
+            Fact::Membership { person, site, .. } => {
+                check(&self.people, "person", person);
+                if let Some(site) = site {
+                    check(&self.sites, "site", site);
+                }
+            }
+            Fact::ProcedureVersion { rule, .. } => check(&self.rules, "rule", rule),
+            Fact::Rule {
+                instructor_qualified_for: Some(procedure),
+                ..
+            } => check(&self.procedures, "procedure", procedure),
+            Fact::Curriculum { items, .. } => {
+                for item in items {
+                    check(&self.procedures, "procedure", &item.procedure);
+                }
+            }
+            Fact::Signer { .. } => {}
+            Fact::Requirement {
+                site,
+                person,
+                quality_event,
+                persons,
+                procedure,
+                curriculum,
+                ..
+            } => {
+                if let Some(site) = site {
+                    check(&self.sites, "site", site);
+                }
+                for p in person.iter().chain(persons) {
+                    check(&self.people, "person", p);
+                }
+                if let Some(qe) = quality_event {
+                    check(&self.quality_events, "quality event", qe);
+                }
+                if let Some(p) = procedure {
+                    check(&self.procedures, "procedure", p);
+                }
+                if let Some(c) = curriculum {
+                    check(&self.curricula, "curriculum", c);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+}

@@ -21,7 +21,7 @@ pub use engine::{
     Expiry, Filter, FunctionStatus, Gap, PersonStatus, Qualification, Reason, RequirementStatus,
     SignedBy, Status,
 };
-pub use facts::{Fact, FactError, TRAINER_ROLE, engine, master};
+pub use facts::{Fact, FactError, Known, TRAINER_ROLE, engine, master};
 pub use gxp::{GxpProfile, GxpRefusal, GxpRules};
 pub use model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Meaning,

@@ -115,9 +115,10 @@ async fn post_facts<S: Store>(
     };
     let answer = if single {
         let (id, at, unchanged) = outcome.each[0];
-        json!({"id": id, "recordedAt": at.to_string(), "unchanged": unchanged})
+        json!({"id": id, "recordedAt": at.to_string(), "unchanged": unchanged,
+               "warnings": outcome.warnings(|_| "fact".into())})
     } else {
-        outcome.json()
+        outcome.json(|i| format!("facts[{i}]"))
     };
     Ok((status, Json(answer)).into_response())
 }
@@ -127,15 +128,26 @@ struct Recorded {
     /// Per fact given: its id, recording time and whether it was already the current fact.
     each: Vec<(i64, Timestamp, bool)>,
     recorded: Vec<i64>,
+    /// Per fact given (by index): ids it names that no fact defines.
+    warnings: Vec<(usize, String)>,
 }
 
 impl Recorded {
-    fn json(&self) -> Value {
+    /// The answer to a batch; `name` names the i-th fact given (`facts[2]`, `line 4`).
+    fn json(&self, name: impl Fn(usize) -> String) -> Value {
         json!({
             "recorded": self.recorded.len(),
             "unchanged": self.each.len() - self.recorded.len(),
             "facts": self.each.iter().map(|(id, at, unchanged)| json!({"id": id, "recordedAt": at.to_string(), "unchanged": unchanged})).collect::<Vec<_>>(),
+            "warnings": self.warnings(name),
         })
+    }
+
+    fn warnings(&self, name: impl Fn(usize) -> String) -> Vec<String> {
+        self.warnings
+            .iter()
+            .map(|(i, message)| format!("{}: {message}", name(*i)))
+            .collect()
     }
 }
 
@@ -305,7 +317,22 @@ async fn record_once<S: Store>(
             }
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(Recorded { each, recorded })
+    let ids = compliance::Known::new(
+        known
+            .iter()
+            .map(|(_, fact, _)| fact)
+            .chain(facts.iter().map(|(fact, _)| fact)),
+    );
+    let warnings = facts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (fact, _))| ids.unknown_in(fact).into_iter().map(move |m| (i, m)))
+        .collect();
+    Ok(Recorded {
+        each,
+        recorded,
+        warnings,
+    })
 }
 
 fn ifi_key(agent: &Value) -> String {
@@ -380,7 +407,11 @@ async fn import<S: Store>(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(outcome.json())).into_response())
+    Ok((
+        status,
+        Json(outcome.json(|i| format!("line {}", lines.get(i).copied().unwrap_or_default()))),
+    )
+        .into_response())
 }
 
 async fn list_facts<S: Store>(

@@ -281,3 +281,39 @@ async fn facts_are_listed_a_page_at_a_time() {
         assert_eq!(page(bad).await.0, 400, "{bad}");
     }
 }
+
+/// Facts may arrive in any order (HR before QMS), so an id no fact defines is accepted, with a
+/// warning that names it.
+#[tokio::test]
+async fn facts_naming_unknown_ids_are_recorded_with_a_warning() {
+    let server = TestServer::start().await;
+    let response = server
+        .request(Method::POST, "/api/compliance/facts")
+        .json(&json!({"reason": "QMS feed first", "facts": [
+            {"kind": "membership", "person": "zed", "function": "packaging", "site": "Z", "valid_from": "2025-01-01T00:00:00Z"},
+            {"kind": "person", "id": "amy", "name": "Amy"},
+            {"kind": "membership", "person": "amy", "function": "packaging", "valid_from": "2025-01-01T00:00:00Z"},
+            {"kind": "requirement", "id": "R", "function": "packaging", "procedure": "SOP-404", "valid_from": "2025-01-01T00:00:00Z"}
+        ]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["warnings"],
+        json!([
+            "facts[0]: person 'zed' is not known (yet)",
+            "facts[0]: site 'Z' is not known (yet)",
+            "facts[3]: procedure 'SOP-404' is not known (yet)"
+        ])
+    );
+    let response = server
+        .request(Method::POST, "/api/compliance/facts")
+        .json(&json!({"reason": "HR feed", "fact": {"kind": "person", "id": "zed", "name": "Zed"}}))
+        .send()
+        .await
+        .expect("send");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["warnings"], json!([]));
+}
