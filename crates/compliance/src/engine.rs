@@ -309,6 +309,8 @@ pub struct Engine {
     sites: HashMap<String, Vec<Site>>,
     quality_events: HashMap<String, Vec<QualityEvent>>,
     gxp_profiles: Vec<(crate::GxpProfile, Interval)>,
+    /// person → their roles.
+    roles: HashMap<String, Vec<crate::model::RoleGrant>>,
     /// ifi → activity IRI → evidence, in timestamp order. Each evidence's `ifi` and
     /// `activity_iri` share the keys' strings.
     evidence: HashMap<Arc<str>, HashMap<Arc<str>, Vec<Evidence>>>,
@@ -460,6 +462,7 @@ impl Engine {
             sites: HashMap::new(),
             quality_events: HashMap::new(),
             gxp_profiles: master.gxp_profiles,
+            roles: HashMap::new(),
             evidence: HashMap::new(),
             iris: HashSet::new(),
             signatures: HashMap::new(),
@@ -513,6 +516,9 @@ impl Engine {
         }
         for p in master.people {
             engine.people.entry(p.id.clone()).or_default().push(p);
+        }
+        for r in master.roles {
+            engine.roles.entry(r.person.clone()).or_default().push(r);
         }
         for site in master.sites {
             engine.sites.entry(site.id.clone()).or_default().push(site);
@@ -1257,11 +1263,6 @@ impl Engine {
             let Some(rule) = self.rule_at(rule_id, e.timestamp, k) else {
                 continue;
             };
-            if let Some(procedure) = &rule.instructor_for
-                && !self.instructor_qualified(e, procedure, k)
-            {
-                continue;
-            }
             if e.verb == Verb::Waived {
                 if e.waiver
                     .as_deref()
@@ -1269,6 +1270,11 @@ impl Engine {
                 {
                     push([Some(e), None], rule);
                 }
+                continue;
+            }
+            if let Some(procedure) = &rule.instructor_for
+                && !self.instructor_qualified(e, procedure, k)
+            {
                 continue;
             }
             let is_completed =
@@ -1379,6 +1385,12 @@ impl Engine {
                                         }
                                         Meaning::QaApproved | Meaning::WaiverApproved => {
                                             sig.person != learner
+                                                && self.holds(
+                                                    &sig.person,
+                                                    crate::model::Role::Qa,
+                                                    s.timestamp,
+                                                    k,
+                                                )
                                         }
                                         Meaning::Approved | Meaning::NoTrainingRequired => false,
                                     }
@@ -1426,6 +1438,21 @@ impl Engine {
             .versions
             .iter()
             .find(|v| v.version == version && v.recorded.contains(k))
+    }
+
+    /// Whether `person` held `role` at `t`, as known at `k`.
+    pub fn holds(
+        &self,
+        person: &str,
+        role: crate::model::Role,
+        t: Timestamp,
+        k: Timestamp,
+    ) -> bool {
+        self.roles.get(person).is_some_and(|grants| {
+            grants
+                .iter()
+                .any(|g| g.role == role && g.valid.contains(t) && g.recorded.contains(k))
+        })
     }
 
     /// The xAPI identifiers (IFI keys) of `person` known at `k`.

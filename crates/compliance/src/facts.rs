@@ -139,6 +139,13 @@ pub enum Fact {
         valid_from: Timestamp,
         valid_to: Option<Timestamp>,
     },
+    /// A person's time in a role that gives authority (QA, CHANGE_APPROVER).
+    Role {
+        person: String,
+        role: RoleName,
+        valid_from: Timestamp,
+        valid_to: Option<Timestamp>,
+    },
     /// A person enrolled to sign electronically, and how their identity was verified (regulated.md
     /// C4); recorded by `POST /signers` with the signing credential, never alone.
     Signer {
@@ -189,6 +196,13 @@ pub struct EffectivenessCheck {
     pub activity_iri: String,
     pub after_days: i64,
     pub mastery: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RoleName {
+    Qa,
+    ChangeApprover,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -354,6 +368,11 @@ impl Fact {
             valid_from,
             valid_to: Some(to),
             ..
+        }
+        | Fact::Role {
+            valid_from,
+            valid_to: Some(to),
+            ..
         } = &fact
             && to <= valid_from
         {
@@ -412,7 +431,7 @@ impl Fact {
             Fact::Person { id, .. } | Fact::Site { id, .. } | Fact::QualityEvent { id, .. } => {
                 vec![id]
             }
-            Fact::PersonIdentifier { person, .. } => vec![person],
+            Fact::PersonIdentifier { person, .. } | Fact::Role { person, .. } => vec![person],
             Fact::Signer {
                 person,
                 verified_by,
@@ -553,6 +572,12 @@ impl Fact {
             } => format!("member|{person}|{function}|{valid_from}"),
             Fact::QualityEvent { id, .. } => format!("qe|{id}"),
             Fact::Signer { person, .. } => format!("signer|{person}"),
+            Fact::Role {
+                person,
+                role,
+                valid_from,
+                ..
+            } => format!("role|{person}|{role:?}|{valid_from}"),
             Fact::GxpProfile { .. } => "gxp".to_string(),
             Fact::ProcedureVersion {
                 procedure, version, ..
@@ -693,6 +718,23 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
             }),
             // Enrolment is checked where signatures are made; the rules need none of it.
             Fact::Signer { .. } => {}
+            Fact::Role {
+                person,
+                role,
+                valid_from,
+                valid_to,
+            } => master.roles.push(crate::model::RoleGrant {
+                person,
+                role: match role {
+                    RoleName::Qa => crate::model::Role::Qa,
+                    RoleName::ChangeApprover => crate::model::Role::ChangeApprover,
+                },
+                valid: Interval {
+                    from: valid_from,
+                    to: valid_to,
+                },
+                recorded,
+            }),
             Fact::Curriculum {
                 id,
                 items,
@@ -1006,6 +1048,7 @@ impl Known {
             }
         };
         match fact {
+            Fact::Role { person, .. } => check(&self.people, "person", person),
             Fact::Membership { person, site, .. } => {
                 check(&self.people, "person", person);
                 if let Some(site) = site {
@@ -1020,6 +1063,9 @@ impl Known {
             Fact::Curriculum { items, .. } => {
                 for item in items {
                     check(&self.procedures, "procedure", &item.procedure);
+                    for p in &item.prerequisites {
+                        check(&self.procedures, "procedure", p);
+                    }
                 }
             }
             Fact::Signer { .. } => {}

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use crate::model::{CompletionRule, MasterData};
+use crate::model::{CompletionRule, Interval, MasterData, Role};
 
 /// Which statements are GxP evidence, and where a void's reason goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,11 @@ pub enum GxpRefusal {
         "the timestamp of GxP evidence is more than {minutes} minutes ahead of the LRS clock (regulated.md A6)"
     )]
     Future { minutes: i64 },
+    /// A void of GxP evidence by someone who does not hold the QA role (403; regulated.md B2).
+    #[error(
+        "only QA voids GxP evidence: the actor of the void must be a person holding the QA role (regulated.md B2)"
+    )]
+    NotQa,
     /// The learner voiding their own evidence (403).
     #[error(
         "a learner cannot void their own training evidence; QA voids it, with a reason (regulated.md S4)"
@@ -165,6 +170,8 @@ pub struct GxpRules {
     /// effectiveness checks.
     activities: HashMap<String, (Option<String>, Option<String>)>,
     rules: HashMap<String, Vec<CompletionRule>>,
+    /// person → the roles they hold (valid when).
+    roles: HashMap<String, Vec<(Role, Interval)>>,
 }
 
 impl GxpRules {
@@ -204,12 +211,47 @@ impl GxpRules {
         for list in rules.values_mut() {
             list.sort_by_key(|r| (r.effective_from, r.version));
         }
+        let mut roles: HashMap<String, Vec<(Role, Interval)>> = HashMap::new();
+        for g in master.roles.iter().filter(|g| g.recorded.contains(now)) {
+            roles
+                .entry(g.person.clone())
+                .or_default()
+                .push((g.role, g.valid));
+        }
         Some(GxpRules {
             profile,
             people,
             activities,
             rules,
+            roles,
         })
+    }
+
+    /// The profile's checks on a void arriving at `now` of `target` (regulated.md A4, B2, S4): a
+    /// reason, not the learner, and from a person holding the QA role.
+    pub fn check_void(
+        &self,
+        void: &Value,
+        target: &Value,
+        voider: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), GxpRefusal> {
+        self.profile.check(void, target, voider)?;
+        if !self.profile.covers(target) {
+            return Ok(());
+        }
+        let qa = void
+            .get("actor")
+            .filter(|a| !xapi::agent::is_group(a))
+            .and_then(xapi::agent::Ifi::of)
+            .and_then(|ifi| self.people.get(&ifi.key()))
+            .and_then(|person| self.roles.get(person))
+            .is_some_and(|roles| {
+                roles
+                    .iter()
+                    .any(|(role, valid)| *role == Role::Qa && valid.contains(now))
+            });
+        if qa { Ok(()) } else { Err(GxpRefusal::NotQa) }
     }
 
     /// The profile's checks on a statement (not a void) arriving at `now` (regulated.md A6, A7,

@@ -26,8 +26,8 @@ pub use gxp::{GxpProfile, GxpRefusal, GxpRules};
 pub use model::{
     CompletionRule, Effectiveness, Evidence, GracePolicy, Interval, MasterData, Meaning,
     Membership, MoveOn, Period, Person, PersonIdentifier, Procedure, ProcedureVersion,
-    QualityEvent, QualityEventKind, Recurrence, Requirement, SIGNATURE_EXTENSION, SIGNED, Scope,
-    Signature, Site, TrainingImpact, Verb, WAIVED, WAIVER_REASON,
+    QualityEvent, QualityEventKind, Recurrence, Requirement, Role, RoleGrant, SIGNATURE_EXTENSION,
+    SIGNED, Scope, Signature, Site, TrainingImpact, Verb, WAIVED, WAIVER_REASON,
 };
 
 /// The verb of a voiding statement: never evidence itself.

@@ -298,6 +298,33 @@ pub struct Requirement {
     pub prerequisites: Vec<String>,
 }
 
+/// The roles that give authority in the compliance rules (regulated.md B2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Quality assurance: voids GxP evidence, approves training records and waivers.
+    Qa,
+    /// Approves procedure versions in change control (and decides that one needs no training).
+    ChangeApprover,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Qa => "QA",
+            Role::ChangeApprover => "CHANGE_APPROVER",
+        }
+    }
+}
+
+/// A person's time in a role, at a site or everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGrant {
+    pub person: String,
+    pub role: Role,
+    pub valid: Interval,
+    pub recorded: Interval,
+}
+
 /// Every kind of master data the engine reasons over.
 #[derive(Debug, Clone, Default)]
 pub struct MasterData {
@@ -311,6 +338,7 @@ pub struct MasterData {
     pub quality_events: Vec<QualityEvent>,
     /// The GxP profile's void policy, with when it was known.
     pub gxp_profiles: Vec<(crate::GxpProfile, Interval)>,
+    pub roles: Vec<RoleGrant>,
 }
 
 /// The verbs the engine understands (regulated.md 2.3); others never count.
@@ -390,6 +418,16 @@ impl Meaning {
 
     pub fn parse(name: &str) -> Option<Meaning> {
         Meaning::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The role a signer needs for this meaning (regulated.md B2: QA approves, change control
+    /// approves versions), if any.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            Meaning::QaApproved | Meaning::WaiverApproved => Some(Role::Qa),
+            Meaning::Approved | Meaning::NoTrainingRequired => Some(Role::ChangeApprover),
+            Meaning::ReadAndUnderstood | Meaning::TrainerVerifiedPerformance => None,
+        }
     }
 
     /// Whether the meaning signs a training statement (the others sign a procedure version).

@@ -105,6 +105,13 @@ fn engine(
                 versions,
             }],
             rules,
+            // Bob is QA throughout.
+            roles: vec![crate::model::RoleGrant {
+                person: "bob".into(),
+                role: crate::model::Role::Qa,
+                valid: always(),
+                recorded: always(),
+            }],
             ..MasterData::default()
         },
         evidence,
@@ -824,6 +831,33 @@ fn a_waiver_counts_for_an_allowed_reason_with_qa_approval() {
     assert_eq!(q.status, Status::Qualified, "{q:?}");
     assert_eq!(q.evidence, vec!["w-tested", "s-qa"]);
     assert_eq!(q.achieved_at, Some(at("2026-02-03")));
+    // B2: only a signer holding the QA role when signing approves a waiver.
+    let not_yet_qa = Engine::new(
+        MasterData {
+            identifiers: people(),
+            procedures: vec![Procedure {
+                id: SOP.into(),
+                versions: vec![version("7", "2026-01-01", TrainingImpact::Full)],
+            }],
+            rules: vec![read.clone()],
+            roles: vec![crate::model::RoleGrant {
+                person: "bob".into(),
+                role: crate::model::Role::Qa,
+                valid: Interval::since(at("2026-02-05")),
+                recorded: always(),
+            }],
+            ..MasterData::default()
+        },
+        evidence.clone(),
+    );
+    let q = status(
+        &not_yet_qa,
+        "ann",
+        GracePolicy::TrainBeforeEffective,
+        "2026-03-01",
+        "2026-03-01",
+    );
+    assert_eq!(q.reason, Some(Reason::SignatureMissing));
     // Without the reason among the rule's, the same evidence does not count.
     read.waiver_reasons.clear();
     evidence.truncate(2);

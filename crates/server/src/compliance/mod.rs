@@ -257,6 +257,40 @@ async fn record_once<S: Store>(
                 }
             }
         }
+        if let Fact::Curriculum {
+            id,
+            version,
+            valid_from,
+            valid_to,
+            ..
+        } = fact
+        {
+            // One version of a curriculum at a time: an overlap would ask for its items twice.
+            let overlapping = current.values().find_map(|(_, other)| match other {
+                Fact::Curriculum {
+                    id: other_id,
+                    version: other_version,
+                    valid_from: from,
+                    valid_to: to,
+                    ..
+                } if other_id == id
+                    && other_version != version
+                    && to.is_none_or(|to| *valid_from < to)
+                    && valid_to.is_none_or(|end| *from < end) =>
+                {
+                    Some(*other_version)
+                }
+                _ => None,
+            });
+            if let Some(other) = overlapping {
+                return Err(Refusal::Conflict(
+                    i,
+                    format!(
+                        "version {other} of curriculum '{id}' is valid at some of the same times: close it (valid_to) before version {version} starts"
+                    ),
+                ));
+            }
+        }
         match current.get(&fact.key()) {
             Some((Placed::Known(id, at), same)) if *same == fact => {
                 placed.push((Placed::Known(*id, *at), true));
@@ -1140,7 +1174,7 @@ pub async fn check_gxp<S: Store>(
         return Ok(());
     };
     let refused = |refusal: compliance::GxpRefusal| match refusal {
-        compliance::GxpRefusal::OwnRecord => {
+        compliance::GxpRefusal::OwnRecord | compliance::GxpRefusal::NotQa => {
             ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal.to_string())
         }
         _ => ApiError::bad_request(refusal.to_string()),
@@ -1170,8 +1204,7 @@ pub async fn check_gxp<S: Store>(
         };
         let Some(target) = target else { continue };
         policy
-            .profile
-            .check(&void.statement, &target, Some(voider))
+            .check_void(&void.statement, &target, Some(voider), now)
             .map_err(refused)?;
     }
     Ok(())

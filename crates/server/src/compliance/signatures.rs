@@ -179,9 +179,9 @@ pub async fn enrol<S: Store>(
             },
         )
         .await?;
-    // Two enrolments at once: the newest stands.
+    // Two enrolments at once: the newest stands (each revokes only older passwords).
     for other in active_signing(&state, store, &e.person).await? {
-        if other.key != credential.key {
+        if other.key != credential.key && other.created <= credential.created {
             default
                 .change_credential(
                     auth.credential.principal(),
@@ -226,7 +226,8 @@ struct Signing {
     signer: String,
     password: String,
     meaning: String,
-    /// A training statement (READ_AND_UNDERSTOOD, TRAINER_VERIFIED_PERFORMANCE, QA_APPROVED)…
+    /// A training statement (READ_AND_UNDERSTOOD, TRAINER_VERIFIED_PERFORMANCE, QA_APPROVED,
+    /// WAIVER_APPROVED)…
     statement: Option<Uuid>,
     /// …or a procedure version (APPROVED, NO_TRAINING_REQUIRED).
     procedure: Option<String>,
@@ -300,7 +301,7 @@ pub async fn sign<S: Store>(
         }
     };
     let signer = s.signer.clone();
-    let (printed_name, ifi, already, time_zone) = {
+    let (printed_name, ifi, already, time_zone, holds_role) = {
         let (statement, activity) = (record.statement, record.activity.clone());
         super::with_engine(&state, &auth, move |engine| {
             let now = Timestamp::now();
@@ -319,7 +320,10 @@ pub async fn sign<S: Store>(
                 .sites_of(&signer, now, now)
                 .iter()
                 .find_map(|site| engine.site(site, now)?.time_zone.clone());
-            (name, ifi, already, time_zone)
+            let holds_role = meaning
+                .role()
+                .is_some_and(|role| engine.holds(&signer, role, now, now));
+            (name, ifi, already, time_zone, holds_role)
         })
         .await?
     };
@@ -335,6 +339,20 @@ pub async fn sign<S: Store>(
         .ok_or_else(|| {
             ApiError::bad_request(format!("person '{}' has no xAPI identifier", s.signer))
         })?;
+    if let Some(role) = meaning.role()
+        && !holds_role
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "{} is signed by a person holding the {} role; '{}' does not (regulated.md B2)",
+                meaning.name(),
+                role.name(),
+                s.signer
+            ),
+        ));
+    }
     if already {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

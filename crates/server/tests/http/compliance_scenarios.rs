@@ -944,7 +944,27 @@ async fn s4_a_void_of_gxp_evidence_needs_a_reason_and_not_the_learner_a4() {
     };
     let qa = json!({"account": {"homePage": "https://hr.example", "name": "QA1"}});
     let ann = json!({"account": {"homePage": "https://hr.example", "name": "E1"}});
+    let bob = json!({"account": {"homePage": "https://hr.example", "name": "E2"}});
     let reason = json!({"code": "WRONG_LEARNER", "text": "recorded for Ann, done by Bob"});
+    // B2 (3): only QA voids GxP evidence; Quinn (QA1) holds the QA role, Bob does not.
+    let not_qa = server
+        .post_statements(&void(bob.clone(), Some(reason.clone())))
+        .await;
+    assert_eq!(not_qa.status(), 403, "no QA role yet for anyone");
+    let (status, body) = facts(
+        &server,
+        json!([{"kind": "person", "id": "quinn", "name": "Quinn QA"},
+               {"kind": "person_identifier", "person": "quinn", "agent": qa},
+               {"kind": "role", "person": "quinn", "role": "QA", "valid_from": "2020-01-01T00:00:00Z"}]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let not_qa = server
+        .post_statements(&void(bob, Some(reason.clone())))
+        .await;
+    assert_eq!(not_qa.status(), 403);
+    let text = not_qa.text().await.expect("body");
+    assert!(text.contains("QA role"), "{text}");
 
     let no_reason = server.post_statements(&void(qa.clone(), None)).await;
     assert_eq!(no_reason.status(), 400);
@@ -1362,4 +1382,40 @@ async fn a_curriculum_requirement_answers_per_item_with_prerequisites() {
         item("bob", "PACK-CURR-REQ/SOP-123").await["status"],
         "QUALIFIED"
     );
+    // One version at a time: v2 may start only where v1 is closed.
+    let v2 = json!({"kind": "curriculum", "id": "PACK-CURR", "version": 2, "valid_from": "2026-06-01T00:00:00Z",
+                    "items": [{"procedure": "GMP"}]});
+    let (status, body) = facts(&server, json!([v2])).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("version 1"),
+        "{body}"
+    );
+    let (status, body) = facts(
+        &server,
+        json!([{"kind": "curriculum", "id": "PACK-CURR", "version": 1, "valid_from": "2020-01-01T00:00:00Z",
+                "valid_to": "2026-06-01T00:00:00Z",
+                "items": [{"procedure": "GMP"}, {"procedure": "SOP-123", "prerequisites": ["GMP"]}]}, v2]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let after = get(
+        &server,
+        &format!(
+            "/api/compliance/status?person=bob&at={}",
+            enc("2026-07-01T00:00:00Z")
+        ),
+    )
+    .await;
+    let ids: Vec<&str> = after["requirements"]
+        .as_array()
+        .expect("requirements")
+        .iter()
+        .filter_map(|r| r["requirement"].as_str())
+        .filter(|r| r.starts_with("PACK-CURR-REQ"))
+        .collect();
+    assert_eq!(ids, vec!["PACK-CURR-REQ/GMP"], "{after}");
 }

@@ -45,6 +45,8 @@ async fn plant(server: &TestServer) {
         );
     }
     facts.extend([
+        json!({"kind": "role", "person": "qed", "role": "QA", "valid_from": "2020-01-01T00:00:00Z"}),
+        json!({"kind": "role", "person": "bob", "role": "CHANGE_APPROVER", "valid_from": "2020-01-01T00:00:00Z"}),
         json!({"kind": "site", "id": "A", "name": "Plant A", "time_zone": "Europe/Dublin"}),
         json!({"kind": "membership", "person": "ann", "function": "packaging", "site": "A", "valid_from": "2020-01-01T00:00:00Z"}),
         json!({"kind": "rule", "id": "read", "version": 1, "move_on": "COMPLETED",
@@ -546,6 +548,16 @@ async fn a_cmi5_waiver_counts_with_a_qa_waiver_approval() {
     let approve = |signer: &str, statement: &str| json!({"signer": signer, "password": PASSWORD, "meaning": "WAIVER_APPROVED", "statement": statement});
     let (status, body) = sign(&server, approve("ann", &waiver)).await;
     assert_eq!(status, 403, "her own waiver: {body}");
+    assert_eq!(enrol(&server, "bob", "qed").await.0, 201);
+    let (status, body) = sign(&server, approve("bob", &waiver)).await;
+    assert_eq!(status, 403, "B2: Bob holds no QA role: {body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("QA role"),
+        "{body}"
+    );
     let (status, body) = sign(&server, approve("qed", &completed)).await;
     assert_eq!(status, 400, "not a waiver: {body}");
     let (status, signed) = sign(&server, approve("qed", &waiver)).await;
