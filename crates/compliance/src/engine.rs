@@ -1460,6 +1460,11 @@ impl Engine {
         self.ifis_of(person, k)
     }
 
+    /// One version of a rule, whenever it was known.
+    pub fn rule_version(&self, id: &str, version: u32) -> Option<&CompletionRule> {
+        self.rules.get(id)?.iter().rfind(|r| r.version == version)
+    }
+
     /// The version of a rule in force at `at`, as known at `k`.
     fn rule_at(&self, id: &str, at: Timestamp, k: Timestamp) -> Option<&CompletionRule> {
         self.rules

@@ -40,7 +40,7 @@ pub fn entry_json(entry: &Entry) -> Value {
     })
 }
 
-fn checkpoint_json<S: Store>(store: &S, checkpoint: &Checkpoint) -> Value {
+pub fn checkpoint_json<S: Store>(store: &S, checkpoint: &Checkpoint) -> Value {
     json!({
         "size": checkpoint.size,
         "root": hex::encode(checkpoint.root),

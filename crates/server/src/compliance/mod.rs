@@ -23,6 +23,7 @@ mod answers;
 pub mod cache;
 mod csv_import;
 pub mod derive;
+mod evidence_pack;
 pub mod signatures;
 
 pub fn routes<S: Store>() -> Router<Shared<S>> {
@@ -39,6 +40,7 @@ pub fn routes<S: Store>() -> Router<Shared<S>> {
         .route("/reports/expiring", get(expiring::<S>))
         .route("/quality-events/{id}", get(quality_event::<S>))
         .route("/signers", post(signatures::enrol::<S>))
+        .route("/evidence", get(evidence_pack::pack::<S>))
         .route(
             "/signatures",
             get(signatures::list::<S>).post(signatures::sign::<S>),

@@ -3,6 +3,7 @@
 //! Both backends: `scripts/test` runs this module again on PostgreSQL.
 use reqwest::Method;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use crate::support::*;
 
@@ -1190,6 +1191,75 @@ async fn s1_b2_ojt_evidence_counts_with_a_qualified_trainer_as_instructor() {
     let q = get(&server, &at("2026-04-01T00:00:00Z")).await;
     assert_eq!(q["status"], "QUALIFIED", "{q}");
     assert_eq!(q["evidence"], json!([ojt_id]));
+
+    // S1, D1: the evidence pack: the statement exactly as stored, its hash, the ledger entry
+    // that recorded it, the proof that the entry is in a signed checkpoint, and the trainer's
+    // own qualification at the attempt.
+    let checkpoint = server
+        .request(Method::POST, "/api/audit/checkpoints")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(checkpoint.status(), 200);
+    let pack = get(
+        &server,
+        &format!(
+            "/api/compliance/evidence?person=ann&procedure=OJT-123&at={}",
+            enc("2026-04-01T00:00:00Z")
+        ),
+    )
+    .await;
+    assert_eq!(pack["answer"]["status"], "QUALIFIED", "{pack}");
+    let statement = &pack["statements"][0];
+    assert_eq!(statement["id"], json!(ojt_id));
+    let exact = statement["exact"].as_str().expect("exact");
+    let sha256 = hex::encode(sha2::Sha256::digest(exact.as_bytes()));
+    assert_eq!(statement["sha256"], json!(sha256));
+    let entry = &statement["ledger"][0];
+    assert_eq!(entry["action"], "statement.store");
+    assert_eq!(
+        entry["contentHash"],
+        json!(sha256),
+        "the ledger recorded these bytes"
+    );
+    assert_eq!(entry["contentMatchesStatement"], true);
+    let hash32 = |v: &Value| -> [u8; 32] {
+        hex::decode(v.as_str().expect("hex"))
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes")
+    };
+    let inclusion = &entry["inclusion"];
+    let path: Vec<[u8; 32]> = inclusion["auditPath"]
+        .as_array()
+        .expect("path")
+        .iter()
+        .map(hash32)
+        .collect();
+    assert!(ledger::merkle::verify_inclusion(
+        &hash32(&entry["hash"]),
+        inclusion["leafIndex"].as_u64().expect("index"),
+        inclusion["checkpoint"]["size"].as_u64().expect("size"),
+        &path,
+        &hash32(&inclusion["checkpoint"]["root"]),
+    ));
+    let trainer = &pack["trainers"][0];
+    assert_eq!(trainer["person"], "tom");
+    assert_eq!(trainer["procedure"], "TRAINER-SOP-123");
+    assert_eq!(trainer["status"], "QUALIFIED", "{trainer}");
+    assert_eq!(trainer["at"], "2026-03-01T09:00:00Z");
+    for bad in [
+        "person=ann",
+        "procedure=OJT-123",
+        "person=ann&procedure=OJT-123&at=x",
+    ] {
+        let response = server
+            .request(Method::GET, &format!("/api/compliance/evidence?{bad}"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 400, "{bad}");
+    }
 }
 
 #[tokio::test]
