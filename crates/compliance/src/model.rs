@@ -316,7 +316,7 @@ impl Role {
     }
 }
 
-/// A person's time in a role, at a site or everywhere.
+/// A person's time in a role (everywhere: roles have no site).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleGrant {
     pub person: String,

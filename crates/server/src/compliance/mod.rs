@@ -259,40 +259,6 @@ async fn record_once<S: Store>(
                 }
             }
         }
-        if let Fact::Curriculum {
-            id,
-            version,
-            valid_from,
-            valid_to,
-            ..
-        } = fact
-        {
-            // One version of a curriculum at a time: an overlap would ask for its items twice.
-            let overlapping = current.values().find_map(|(_, other)| match other {
-                Fact::Curriculum {
-                    id: other_id,
-                    version: other_version,
-                    valid_from: from,
-                    valid_to: to,
-                    ..
-                } if other_id == id
-                    && other_version != version
-                    && to.is_none_or(|to| *valid_from < to)
-                    && valid_to.is_none_or(|end| *from < end) =>
-                {
-                    Some(*other_version)
-                }
-                _ => None,
-            });
-            if let Some(other) = overlapping {
-                return Err(Refusal::Conflict(
-                    i,
-                    format!(
-                        "version {other} of curriculum '{id}' is valid at some of the same times: close it (valid_to) before version {version} starts"
-                    ),
-                ));
-            }
-        }
         match current.get(&fact.key()) {
             Some((Placed::Known(id, at), same)) if *same == fact => {
                 placed.push((Placed::Known(*id, *at), true));
@@ -302,6 +268,40 @@ async fn record_once<S: Store>(
                 placed.push((Placed::Written(*n), true));
             }
             _ => {
+                if let Fact::Curriculum {
+                    id,
+                    version,
+                    valid_from,
+                    valid_to,
+                    ..
+                } = fact
+                {
+                    // One version of a curriculum at a time: an overlap would ask for its items twice.
+                    let overlapping = current.values().find_map(|(_, other)| match other {
+                        Fact::Curriculum {
+                            id: other_id,
+                            version: other_version,
+                            valid_from: from,
+                            valid_to: to,
+                            ..
+                        } if other_id == id
+                            && other_version != version
+                            && to.is_none_or(|to| *valid_from < to)
+                            && valid_to.is_none_or(|end| *from < end) =>
+                        {
+                            Some(*other_version)
+                        }
+                        _ => None,
+                    });
+                    if let Some(other) = overlapping {
+                        return Err(Refusal::Conflict(
+                            i,
+                            format!(
+                                "version {other} of curriculum '{id}' is valid at some of the same times: close it (valid_to) before version {version} starts"
+                            ),
+                        ));
+                    }
+                }
                 let n = to_write.len();
                 placed.push((Placed::Written(n), false));
                 current.insert(fact.key(), (Placed::Written(n), fact));
@@ -1135,9 +1135,12 @@ async fn quality_event<S: Store>(
                 let Some(uuid) = id.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()) else {
                     continue;
                 };
-                let Some(stored) = auth.store.statement(uuid, false).await? else {
-                    continue;
+                // Evidence voided since K is read too: it was the evidence then.
+                let stored = match auth.store.statement(uuid, false).await? {
+                    Some(s) => Some(s),
+                    None => auth.store.statement(uuid, true).await?,
                 };
+                let Some(stored) = stored else { continue };
                 let statement: Value = serde_json::from_str(&stored.json).unwrap_or_default();
                 if statement.pointer("/verb/id").and_then(Value::as_str) == Some(compliance::SIGNED)
                 {

@@ -316,4 +316,34 @@ async fn facts_naming_unknown_ids_are_recorded_with_a_warning() {
         .expect("send");
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["warnings"], json!([]));
+    let response = server
+        .request(Method::POST, "/api/compliance/facts")
+        .json(&json!({"reason": "QA", "fact": {"kind": "role", "person": "nobody", "role": "QA", "valid_from": "2025-01-01T00:00:00Z"}}))
+        .send()
+        .await
+        .expect("send");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["warnings"],
+        json!(["fact: person 'nobody' is not known (yet)"])
+    );
+    let response = server
+        .request(Method::POST, "/api/compliance/import/people?reason=HR")
+        .header("Content-Type", "text/csv")
+        .body("person,name,employee_no,account_home_page,account_name,function,site,valid_from,valid_to\nbea,Bea,E9,https://hr.example,E9,packaging,Q,2025-06-01T00:00:00Z,\n")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["warnings"],
+        json!(["line 2: site 'Q' is not known (yet)"])
+    );
+    for bad in [
+        json!({"kind": "role", "person": "amy", "role": "JANITOR", "valid_from": "2025-01-01T00:00:00Z"}),
+        json!({"kind": "role", "person": "amy", "role": "QA", "valid_from": "2025-01-01T00:00:00Z", "valid_to": "2024-01-01T00:00:00Z"}),
+    ] {
+        assert_eq!(fact(&server, bad.clone()).await, 400, "{bad}");
+    }
 }

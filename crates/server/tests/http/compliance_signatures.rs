@@ -455,6 +455,19 @@ async fn s3_no_training_required_is_signed_by_the_change_control_approver() {
     };
     let (status, body) = sign(&server, decision("1")).await;
     assert_eq!(status, 409, "v1 is FULL: {body}");
+    // B2: QA is no change approver.
+    assert_eq!(enrol(&server, "qed", "bob").await.0, 201);
+    let mut by_qa = decision("2");
+    by_qa["signer"] = json!("qed");
+    let (status, body) = sign(&server, by_qa).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("CHANGE_APPROVER"),
+        "{body}"
+    );
     let (status, body) = sign(&server, decision("7")).await;
     assert_eq!(status, 404, "{body}");
     let (status, signed) = sign(&server, decision("2")).await;
