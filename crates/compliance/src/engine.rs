@@ -1277,8 +1277,17 @@ impl Engine {
             {
                 continue;
             }
-            let is_completed =
-                e.verb == Verb::Completed || (e.verb == Verb::Satisfied && rule.accept_satisfied);
+            // A view or an attendance completes only what its signature makes a record of: the
+            // learner's READ_AND_UNDERSTOOD, the trainer's verification (regulated.md 2.3).
+            let is_completed = match e.verb {
+                Verb::Completed => true,
+                Verb::Satisfied => rule.accept_satisfied,
+                Verb::Experienced => rule.signatures.contains(&Meaning::ReadAndUnderstood),
+                Verb::Attended => rule
+                    .signatures
+                    .contains(&Meaning::TrainerVerifiedPerformance),
+                _ => false,
+            };
             let is_passed = e.verb == Verb::Passed
                 && rule
                     .mastery

@@ -355,6 +355,11 @@ pub enum Verb {
     /// cmi5's `waived`: the training was waived for a reason; counts only under a rule that
     /// allows the reason, with QA's WAIVER_APPROVED signature.
     Waived,
+    /// A document viewed: counts only under a rule that requires READ_AND_UNDERSTOOD (regulated.md
+    /// 2.3: not by itself).
+    Experienced,
+    /// A session attended: counts only under a rule that requires TRAINER_VERIFIED_PERFORMANCE.
+    Attended,
     Other,
 }
 
@@ -471,6 +476,8 @@ impl Verb {
             SATISFIED => Verb::Satisfied,
             SIGNED => Verb::Signed,
             WAIVED => Verb::Waived,
+            "http://adlnet.gov/expapi/verbs/experienced" => Verb::Experienced,
+            "http://adlnet.gov/expapi/verbs/attended" => Verb::Attended,
             _ => Verb::Other,
         }
     }

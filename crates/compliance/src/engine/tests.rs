@@ -926,3 +926,105 @@ fn s7_a_recurrence_grace_keeps_an_expired_completion_in_grace_for_its_days() {
         (Status::NotQualified, Some(Reason::Expired))
     );
 }
+
+/// regulated.md 2.3: `experienced` (a document viewed) counts only with the learner's
+/// READ_AND_UNDERSTOOD, `attended` only with a trainer's verification; alone, never.
+#[test]
+fn a_view_or_an_attendance_counts_only_with_the_signature_that_makes_it_a_record() {
+    let viewed = evidence(
+        "v1",
+        ANN,
+        Verb::Experienced,
+        "7",
+        None,
+        "2026-02-01",
+        "2026-02-01",
+    );
+    let attended = evidence(
+        "a1",
+        ANN,
+        Verb::Attended,
+        "7",
+        None,
+        "2026-02-01",
+        "2026-02-01",
+    );
+    let ask = |signatures: Vec<Meaning>, evidence: Vec<Evidence>| {
+        let mut r = rule(1, None, "2025-01-01");
+        r.signatures = signatures;
+        let e = engine(
+            vec![version("7", "2026-01-01", TrainingImpact::Full)],
+            vec![r],
+            evidence,
+        );
+        let q = status(
+            &e,
+            "ann",
+            GracePolicy::TrainBeforeEffective,
+            "2026-03-01",
+            "2026-03-01",
+        );
+        (q.status, q.reason)
+    };
+    assert_eq!(
+        ask(Vec::new(), vec![viewed.clone(), attended.clone()]),
+        (Status::NotQualified, Some(Reason::NeverTrained)),
+        "not by themselves"
+    );
+    assert_eq!(
+        ask(vec![Meaning::ReadAndUnderstood], vec![viewed.clone()]),
+        (Status::NotQualified, Some(Reason::SignatureMissing))
+    );
+    assert_eq!(
+        ask(
+            vec![Meaning::ReadAndUnderstood],
+            vec![
+                viewed.clone(),
+                signature(
+                    "s",
+                    ANN,
+                    "ann",
+                    Meaning::ReadAndUnderstood,
+                    "v1",
+                    "2026-02-02"
+                )
+            ]
+        ),
+        (Status::Qualified, None)
+    );
+    assert_eq!(
+        ask(
+            vec![Meaning::TrainerVerifiedPerformance],
+            vec![
+                attended.clone(),
+                signature(
+                    "t",
+                    BOB,
+                    "bob",
+                    Meaning::TrainerVerifiedPerformance,
+                    "a1",
+                    "2026-02-02"
+                )
+            ]
+        ),
+        (Status::Qualified, None)
+    );
+    assert_eq!(
+        ask(
+            vec![Meaning::ReadAndUnderstood],
+            vec![
+                attended,
+                signature(
+                    "s",
+                    ANN,
+                    "ann",
+                    Meaning::ReadAndUnderstood,
+                    "a1",
+                    "2026-02-02"
+                )
+            ]
+        ),
+        (Status::NotQualified, Some(Reason::NeverTrained)),
+        "an attendance is no reading"
+    );
+}

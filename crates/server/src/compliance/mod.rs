@@ -217,6 +217,65 @@ async fn record<S: Store>(
     )))
 }
 
+/// One activity IRI names one procedure version (and no effectiveness check), or a statement on
+/// it would be evidence for each: why `fact` would share one with a current fact, if it would.
+fn shared_activity<'a>(fact: &Fact, current: impl Iterator<Item = &'a Fact>) -> Option<String> {
+    let version_iri = |f: &'a Fact| match f {
+        Fact::ProcedureVersion {
+            procedure,
+            version,
+            activity_iri,
+            ..
+        } => Some((procedure.as_str(), version.as_str(), activity_iri.as_str())),
+        _ => None,
+    };
+    let check_iri = |f: &'a Fact| match f {
+        Fact::Requirement {
+            id,
+            effectiveness: Some(check),
+            ..
+        } => Some((id.as_str(), check.activity_iri.as_str())),
+        _ => None,
+    };
+    let current: Vec<&Fact> = current.collect();
+    match fact {
+        Fact::ProcedureVersion {
+            procedure,
+            version,
+            activity_iri,
+            ..
+        } => current.iter().find_map(|f| {
+            if let Some((p, v, iri)) = version_iri(f)
+                && iri == activity_iri
+                && (p, v) != (procedure.as_str(), version.as_str())
+            {
+                return Some(format!(
+                    "{activity_iri} is already the activity of version '{v}' of '{p}': each version has its own activity IRI"
+                ));
+            }
+            check_iri(f)
+                .filter(|(_, iri)| iri == activity_iri)
+                .map(|(id, _)| {
+                    format!("{activity_iri} is the effectiveness check of requirement '{id}'")
+                })
+        }),
+        Fact::Requirement {
+            effectiveness: Some(check),
+            ..
+        } => current.iter().find_map(|f| {
+            version_iri(f)
+                .filter(|(_, _, iri)| *iri == check.activity_iri)
+                .map(|(p, v, _)| {
+                    format!(
+                        "effectiveness.activity_iri {} is the activity of version '{v}' of '{p}'",
+                        check.activity_iri
+                    )
+                })
+        }),
+        _ => None,
+    }
+}
+
 /// Where a given fact went: already the current fact, or the n-th of those written.
 enum Placed {
     Known(i64, Timestamp),
@@ -268,6 +327,9 @@ async fn record_once<S: Store>(
                 placed.push((Placed::Written(*n), true));
             }
             _ => {
+                if let Some(message) = shared_activity(fact, current.values().map(|(_, f)| *f)) {
+                    return Err(Refusal::Conflict(i, message));
+                }
                 if let Fact::Curriculum {
                     id,
                     version,

@@ -347,3 +347,32 @@ async fn facts_naming_unknown_ids_are_recorded_with_a_warning() {
         assert_eq!(fact(&server, bad.clone()).await, 400, "{bad}");
     }
 }
+
+/// One activity IRI names one procedure version and no effectiveness check: otherwise one
+/// statement would be evidence for each (409, nothing recorded).
+#[tokio::test]
+async fn an_activity_iri_names_one_version() {
+    let server = TestServer::start().await;
+    master_data(&server).await;
+    let before = fact(
+        &server,
+        json!({"kind": "procedure_version", "procedure": "SOP-123", "version": "7", "activity_iri": V7,
+               "effective_from": "2026-01-01T00:00:00Z", "impact": "FULL", "rule": "sop-quiz"}),
+    )
+    .await;
+    assert!(
+        before == 200 || before == 201,
+        "the same version again: {before}"
+    );
+    for clash in [
+        json!({"kind": "procedure_version", "procedure": "SOP-123", "version": "8", "activity_iri": V7,
+               "effective_from": "2026-06-01T00:00:00Z", "impact": "FULL", "rule": "sop-quiz"}),
+        json!({"kind": "procedure_version", "procedure": "SOP-9", "version": "1", "activity_iri": V7,
+               "effective_from": "2026-06-01T00:00:00Z", "impact": "FULL", "rule": "sop-quiz"}),
+        json!({"kind": "requirement", "id": "R2", "person": "ann", "procedure": "SOP-123",
+               "effectiveness": {"activity_iri": V7, "after_days": 30, "mastery": 0.8},
+               "valid_from": "2026-01-01T00:00:00Z"}),
+    ] {
+        assert_eq!(fact(&server, clash.clone()).await, 409, "{clash}");
+    }
+}
