@@ -867,17 +867,6 @@ pub fn master(facts: &[(Fact, Timestamp)]) -> MasterData {
 /// Each curriculum's versions: items, validity, and when the version was known.
 type CurriculumVersions = HashMap<String, Vec<(Vec<CurriculumItem>, Interval, Interval)>>;
 
-/// Where two intervals overlap, if they do.
-fn overlap(a: Interval, b: Interval) -> Option<Interval> {
-    let from = a.from.max(b.from);
-    let to = match (a.to, b.to) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    };
-    to.is_none_or(|to| from < to)
-        .then_some(Interval { from, to })
-}
-
 /// A requirement on a curriculum becomes one requirement per item of each version, valid while
 /// both are valid and known while both are known (so corrections of either stay bitemporal);
 /// its id is the requirement's and the item's procedure, `R/SOP-1`.
@@ -893,7 +882,7 @@ fn expand(
         };
         for (items, valid, recorded) in curricula.get(&curriculum).into_iter().flatten() {
             let (Some(valid), Some(recorded)) =
-                (overlap(r.valid, *valid), overlap(r.recorded, *recorded))
+                (r.valid.overlap(*valid), r.recorded.overlap(*recorded))
             else {
                 continue;
             };

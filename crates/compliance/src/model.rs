@@ -20,6 +20,17 @@ impl Interval {
     pub fn contains(&self, at: Timestamp) -> bool {
         self.from <= at && self.to.is_none_or(|to| at < to)
     }
+
+    /// Where two intervals overlap, if they do.
+    pub fn overlap(self, other: Interval) -> Option<Interval> {
+        let from = self.from.max(other.from);
+        let to = match (self.to, other.to) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        to.is_none_or(|to| from < to)
+            .then_some(Interval { from, to })
+    }
 }
 
 /// An xAPI identifier (the IFI key, `xapi::agent::Ifi::key`) that names a person. One identifier

@@ -164,7 +164,7 @@ impl Engine {
                             && m.function == *function
                             && site.as_ref().is_none_or(|s| m.site.as_ref() == Some(s))
                     })
-                    .filter_map(|m| intersect(m.valid, r.valid))
+                    .filter_map(|m| m.valid.overlap(r.valid))
                     .collect();
                 periods.sort_by_key(|p| p.from);
                 periods.dedup();
@@ -366,16 +366,6 @@ impl Engine {
             out.push(assignment);
         }
     }
-}
-
-fn intersect(a: Interval, b: Interval) -> Option<Interval> {
-    let from = a.from.max(b.from);
-    let to = match (a.to, b.to) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    };
-    to.is_none_or(|to| from < to)
-        .then_some(Interval { from, to })
 }
 
 /// When training on a new version is due: by its effective date, or after the grace days.
