@@ -64,6 +64,10 @@ pub enum GxpRefusal {
         "the timestamp of GxP evidence is more than {minutes} minutes ahead of the LRS clock (regulated.md A6)"
     )]
     Future { minutes: i64 },
+    /// GxP evidence of another person sent with a person's own credential (403; regulated.md
+    /// A7).
+    #[error("this credential is {0}'s own: it writes only {0}'s GxP evidence (regulated.md A7)")]
+    NotOwn(String),
     /// A void of GxP evidence by someone who does not hold the QA role (403; regulated.md B2).
     #[error(
         "only QA voids GxP evidence: the actor of the void must be a person holding the QA role (regulated.md B2)"
@@ -227,24 +231,40 @@ impl GxpRules {
         })
     }
 
+    /// The person a credential belongs to: the person with a `person_identifier` that is the
+    /// credential's authority (an account on this LRS named by the credential's key).
+    fn owner(&self, sender: Option<&str>) -> Option<&String> {
+        self.people.get(sender?)
+    }
+
     /// The profile's checks on a void arriving at `now` of `target` (regulated.md A4, B2, S4): a
-    /// reason, not the learner, and from a person holding the QA role.
+    /// reason, not the learner, and from a person holding the QA role: the credential's owner
+    /// when it belongs to a person, or else the void's actor.
     pub fn check_void(
         &self,
         void: &Value,
         target: &Value,
-        voider: Option<&str>,
+        sender: Option<&str>,
         now: Timestamp,
     ) -> Result<(), GxpRefusal> {
-        self.profile.check(void, target, voider)?;
+        self.profile.check(void, target, sender)?;
         if !self.profile.covers(target) {
             return Ok(());
         }
-        let qa = void
-            .get("actor")
-            .filter(|a| !xapi::agent::is_group(a))
-            .and_then(xapi::agent::Ifi::of)
-            .and_then(|ifi| self.people.get(&ifi.key()))
+        let person_of = |statement: &Value| {
+            statement
+                .get("actor")
+                .filter(|a| !xapi::agent::is_group(a))
+                .and_then(xapi::agent::Ifi::of)
+                .and_then(|ifi| self.people.get(&ifi.key()))
+        };
+        // The learner under any of their identifiers, or with their own credential.
+        let learner = person_of(target);
+        if learner.is_some() && (learner == self.owner(sender) || learner == person_of(void)) {
+            return Err(GxpRefusal::OwnRecord);
+        }
+        let voider = self.owner(sender).or_else(|| person_of(void));
+        let qa = voider
             .and_then(|person| self.roles.get(person))
             .is_some_and(|roles| {
                 roles
@@ -258,7 +278,14 @@ impl GxpRules {
     /// A10): late entries need a reason; GxP evidence comes from a known person, is about a
     /// registered activity, names that activity's version if it names one, is not dated ahead
     /// of the LRS clock, and its `success` agrees with its score under the rule in force.
-    pub fn check_statement(&self, statement: &Value, now: Timestamp) -> Result<(), GxpRefusal> {
+    /// `sender` is the IFI key of the sending credential's authority: a credential that belongs
+    /// to a person writes only that person's evidence (A7).
+    pub fn check_statement(
+        &self,
+        statement: &Value,
+        now: Timestamp,
+        sender: Option<&str>,
+    ) -> Result<(), GxpRefusal> {
         self.profile.check_late(statement, now)?;
         if !self.profile.covers(statement) {
             return Ok(());
@@ -268,8 +295,13 @@ impl GxpRules {
             .filter(|a| !xapi::agent::is_group(a))
             .and_then(xapi::agent::Ifi::of)
             .and_then(|ifi| self.people.get(&ifi.key()));
-        if person.is_none() {
+        let Some(person) = person else {
             return Err(GxpRefusal::UnknownActor);
+        };
+        if let Some(owner) = self.owner(sender)
+            && owner != person
+        {
+            return Err(GxpRefusal::NotOwn(owner.clone()));
         }
         let iri = statement
             .pointer("/object/id")
@@ -444,6 +476,10 @@ mod tests {
     }
 
     fn rules() -> GxpRules {
+        rules_with(Vec::new())
+    }
+
+    fn rules_with(extra: Vec<Value>) -> GxpRules {
         let facts: Vec<(crate::Fact, Timestamp)> = [
             json!({"kind": "gxp_profile", "activity_prefixes": ["https://qms.example/"],
                    "reason_extension": "https://qms.example/gxp/ext/reason"}),
@@ -458,6 +494,7 @@ mod tests {
                    "valid_from": "2020-01-01T00:00:00Z"}),
         ]
         .into_iter()
+        .chain(extra)
         .map(|f| {
             (
                 crate::Fact::parse(&f).expect("fact"),
@@ -482,61 +519,131 @@ mod tests {
     #[test]
     fn a7_a10_gxp_evidence_is_from_a_known_person_about_a_registered_version() {
         let r = rules();
-        assert_eq!(r.check_statement(&passed(0.9, true), now()), Ok(()));
-        assert_eq!(r.check_statement(&passed(0.7, false), now()), Ok(()));
+        assert_eq!(r.check_statement(&passed(0.9, true), now(), None), Ok(()));
+        assert_eq!(r.check_statement(&passed(0.7, false), now(), None), Ok(()));
         let mut unknown = passed(0.9, true);
         unknown["actor"] = json!({"mbox": "mailto:eve@plant.example"});
         assert_eq!(
-            r.check_statement(&unknown, now()),
+            r.check_statement(&unknown, now(), None),
             Err(GxpRefusal::UnknownActor)
         );
         let mut group = passed(0.9, true);
         group["actor"] = json!({"objectType": "Group", "mbox": "mailto:ann@plant.example"});
         assert_eq!(
-            r.check_statement(&group, now()),
+            r.check_statement(&group, now(), None),
             Err(GxpRefusal::UnknownActor)
         );
         let mut unregistered = passed(0.9, true);
         unregistered["object"]["id"] = json!("https://qms.example/doc/SOP-999/v1");
         assert!(matches!(
-            r.check_statement(&unregistered, now()),
+            r.check_statement(&unregistered, now(), None),
             Err(GxpRefusal::Unregistered(_))
         ));
         let mut check = passed(0.9, true);
         check["object"]["id"] = json!("https://qms.example/check/SOP-123");
         assert_eq!(
-            r.check_statement(&check, now()),
+            r.check_statement(&check, now(), None),
             Ok(()),
             "an effectiveness check's activity is registered"
         );
         let mut revision = passed(0.9, true);
         revision["context"] = json!({"revision": "6"});
         assert!(matches!(
-            r.check_statement(&revision, now()),
+            r.check_statement(&revision, now(), None),
             Err(GxpRefusal::WrongRevision { .. })
         ));
         revision["context"] = json!({"revision": "7"});
-        assert_eq!(r.check_statement(&revision, now()), Ok(()));
+        assert_eq!(r.check_statement(&revision, now(), None), Ok(()));
         assert!(matches!(
-            r.check_statement(&passed(0.75, true), now()),
+            r.check_statement(&passed(0.75, true), now(), None),
             Err(GxpRefusal::SuccessContradictsScore { success: true, .. })
         ));
         assert!(matches!(
-            r.check_statement(&passed(0.85, false), now()),
+            r.check_statement(&passed(0.85, false), now(), None),
             Err(GxpRefusal::SuccessContradictsScore { success: false, .. })
         ));
         let mut future = passed(0.9, true);
         future["timestamp"] = json!("2026-03-10T10:00:00Z");
         assert!(matches!(
-            r.check_statement(&future, now()),
+            r.check_statement(&future, now(), None),
             Err(GxpRefusal::Future { .. })
         ));
         let mut outside = unknown.clone();
         outside["object"]["id"] = json!("https://lms.example/game/1");
         assert_eq!(
-            r.check_statement(&outside, now()),
+            r.check_statement(&outside, now(), None),
             Ok(()),
             "outside the profile"
+        );
+    }
+
+    /// regulated.md A7: a credential whose authority is a person's identifier is that person's
+    /// own: it writes only their GxP evidence, and its voids are theirs (QA or not).
+    #[test]
+    fn a7_a_persons_own_credential_writes_only_their_evidence() {
+        let r = rules_with(vec![
+            json!({"kind": "person_identifier", "person": "ann",
+                   "agent": {"account": {"homePage": "https://lrs.example", "name": "ann-key"}}}),
+            json!({"kind": "person_identifier", "person": "quinn", "agent": {"mbox": "mailto:quinn@plant.example"}}),
+            json!({"kind": "person_identifier", "person": "quinn",
+                   "agent": {"account": {"homePage": "https://lrs.example", "name": "quinn-key"}}}),
+            json!({"kind": "role", "person": "quinn", "role": "QA", "valid_from": "2020-01-01T00:00:00Z"}),
+        ]);
+        let ann_key = "account:https://lrs.example\nann-key";
+        let quinn_key = "account:https://lrs.example\nquinn-key";
+        assert_eq!(
+            r.check_statement(&passed(0.9, true), now(), Some(ann_key)),
+            Ok(()),
+            "her own"
+        );
+        let mut bobs = passed(0.9, true);
+        bobs["actor"] = json!({"mbox": "mailto:quinn@plant.example"});
+        assert_eq!(
+            r.check_statement(&bobs, now(), Some(ann_key)),
+            Err(GxpRefusal::NotOwn("ann".into()))
+        );
+        assert_eq!(
+            r.check_statement(&bobs, now(), Some("account:https://lrs.example\nlms")),
+            Ok(()),
+            "a system client's credential writes anyone's"
+        );
+        let reason = Some(json!("wrong learner"));
+        // Ann's credential naming Quinn as the void's actor is still Ann voiding.
+        assert_eq!(
+            r.check_void(
+                &void("quinn", reason.clone()),
+                &target(),
+                Some(ann_key),
+                now()
+            ),
+            Err(GxpRefusal::OwnRecord)
+        );
+        let mut not_qa = target();
+        not_qa["actor"] = json!({"mbox": "mailto:bob@plant.example"});
+        assert_eq!(
+            r.check_void(
+                &void("quinn", reason.clone()),
+                &not_qa,
+                Some(ann_key),
+                now()
+            ),
+            Err(GxpRefusal::NotQa),
+            "Ann's credential voids as Ann, whoever the actor says"
+        );
+        assert_eq!(
+            r.check_void(
+                &void("quinn", reason.clone()),
+                &not_qa,
+                Some("account:https://lrs.example\nqa-tool"),
+                now()
+            ),
+            Ok(()),
+            "a system client's credential: the void's actor, QA, decides"
+        );
+        assert_eq!(
+            r.check_void(&void("quinn", reason), &not_qa, Some(quinn_key), now()),
+            Ok(()),
+            "Quinn's own credential"
         );
     }
 }

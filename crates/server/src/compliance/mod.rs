@@ -1241,20 +1241,24 @@ pub async fn check_gxp<S: Store>(
         return Ok(());
     };
     let refused = |refusal: compliance::GxpRefusal| match refusal {
-        compliance::GxpRefusal::OwnRecord | compliance::GxpRefusal::NotQa => {
+        compliance::GxpRefusal::OwnRecord
+        | compliance::GxpRefusal::NotQa
+        | compliance::GxpRefusal::NotOwn(_) => {
             ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal.to_string())
         }
         _ => ApiError::bad_request(refusal.to_string()),
     };
     let now = Timestamp::now();
     for (i, a) in statements.iter().enumerate().filter(|(_, a)| !a.voiding) {
-        policy.check_statement(&a.statement, now).map_err(|r| {
-            let mut e = refused(r);
-            if statements.len() > 1 {
-                e.message = format!("[{i}]: {}", e.message);
-            }
-            e
-        })?;
+        policy
+            .check_statement(&a.statement, now, Some(voider))
+            .map_err(|r| {
+                let mut e = refused(r);
+                if statements.len() > 1 {
+                    e.message = format!("[{i}]: {}", e.message);
+                }
+                e
+            })?;
     }
     for void in statements.iter().filter(|a| a.voiding) {
         let Some(target) = void.target else { continue };

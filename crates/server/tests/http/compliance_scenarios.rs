@@ -1376,13 +1376,38 @@ async fn a7_a10_gxp_evidence_is_checked_when_it_arrives() {
     let mut revised = scored(0.85, true);
     revised["context"] = json!({"revision": "7"});
     server.store(&revised).await;
-    server
+    let stored = server
         .store(&statement(
             "E99",
             "completed",
             "https://lms.example/game/1",
             "2026-03-01T09:00:00Z",
         ))
+        .await
+        .remove(0);
+    // A7: a credential whose authority is a person's identifier is that person's own, and
+    // writes only their GxP evidence.
+    let written: Value = server
+        .get_statements(&format!("statementId={stored}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let authority = written["authority"]["account"].clone();
+    let (status, body) = facts(
+        &server,
+        json!([{"kind": "person_identifier", "person": "ann", "agent": {"account": authority}}]),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let bobs = server
+        .post_statements(&completed("E2", "7", "2026-03-01T09:00:00Z"))
+        .await;
+    assert_eq!(bobs.status(), 403);
+    let text = bobs.text().await.expect("body");
+    assert!(text.contains("ann's own"), "{text}");
+    server
+        .store(&completed("E1", "7", "2026-03-01T09:00:00Z"))
         .await;
 }
 
