@@ -837,6 +837,16 @@ fn a_curriculum_requirement_asks_for_each_item_and_prerequisites_come_first() {
             .status,
         Status::Qualified
     );
+    // The item's assignment stays open until it is completed after its prerequisite.
+    let gmp_assignment = |person: &str| {
+        e.assignments(person, at("2026-07-01"), at("2026-07-01"))
+            .into_iter()
+            .find(|a| a.requirement == "PACK/GMP")
+            .expect("an assignment")
+            .status
+    };
+    assert_ne!(gmp_assignment("ann"), AssignmentStatus::Complete);
+    assert_eq!(gmp_assignment("bob"), AssignmentStatus::Complete);
     for bad in [
         json!({"kind": "requirement", "id": "R", "function": "F", "procedure": "P", "curriculum": "C", "valid_from": "2020-01-01T00:00:00Z"}),
         json!({"kind": "requirement", "id": "R", "function": "F", "valid_from": "2020-01-01T00:00:00Z"}),

@@ -274,9 +274,16 @@ impl Engine {
             let ends = [superseded_at, period.to].into_iter().flatten().min();
             // The completions on this group's versions, each with the expiry it sets.
             let renewals = self.renewals(ifis, group, r.recurrence, None, t, k);
-            let completion = renewals.iter().find(|(a, expires)| match next.since {
-                Some(since) => a.at >= since,
-                None => expires.is_none_or(|x| x > next.assigned),
+            // A curriculum item's completion closes its assignment only after its
+            // prerequisites (PREREQ_MISSING otherwise, and the assignment stays open).
+            let completion = renewals.iter().find(|(a, expires)| {
+                (match next.since {
+                    Some(since) => a.at >= since,
+                    None => expires.is_none_or(|x| x > next.assigned),
+                }) && r
+                    .prerequisites
+                    .iter()
+                    .all(|p| self.completed_by(ifis, p, a.at, k))
             });
             let version = group
                 .iter()
