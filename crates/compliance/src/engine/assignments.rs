@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{Check, EffectivenessState, Engine};
 use crate::model::{
-    GracePolicy, Interval, ProcedureVersion, Recurrence, Requirement, Scope, TrainingImpact,
+    GracePolicy, Interval, ProcedureVersion, Recurrence, Requirement, Scope, TrainingImpact, Verb,
 };
 
 /// Why an assignment was made.
@@ -53,6 +53,8 @@ impl AssignmentReason {
 pub enum AssignmentStatus {
     Open,
     Complete,
+    /// Closed by an approved waiver (regulated.md 2.1 `Assignment.status`), not by training.
+    Waived,
     Overdue,
     Superseded,
     Cancelled,
@@ -63,6 +65,7 @@ impl AssignmentStatus {
         match self {
             AssignmentStatus::Open => "OPEN",
             AssignmentStatus::Complete => "COMPLETE",
+            AssignmentStatus::Waived => "WAIVED",
             AssignmentStatus::Overdue => "OVERDUE",
             AssignmentStatus::Superseded => "SUPERSEDED",
             AssignmentStatus::Cancelled => "CANCELLED",
@@ -321,7 +324,11 @@ impl Engine {
             };
             match completion {
                 Some((a, expires)) if ends.is_none_or(|end| a.at < end) => {
-                    assignment.status = AssignmentStatus::Complete;
+                    assignment.status = if a.statements[0].is_some_and(|e| e.verb == Verb::Waived) {
+                        AssignmentStatus::Waived
+                    } else {
+                        AssignmentStatus::Complete
+                    };
                     assignment.closed_at = Some(a.at.max(next.assigned));
                     assignment.evidence = a.statements();
                     if let Some(check) = &r.effectiveness {

@@ -1065,6 +1065,7 @@ async fn assignments_report<S: Store>(
                 A::Open,
                 A::Overdue,
                 A::Complete,
+                A::Waived,
                 A::Superseded,
                 A::Cancelled,
             ]
@@ -1073,7 +1074,9 @@ async fn assignments_report<S: Store>(
             .ok_or_else(|| {
                 ApiError::invalid_parameter(
                     "status",
-                    format!("'{name}' is not OPEN, OVERDUE, COMPLETE, SUPERSEDED or CANCELLED"),
+                    format!(
+                        "'{name}' is not OPEN, OVERDUE, COMPLETE, WAIVED, SUPERSEDED or CANCELLED"
+                    ),
                 )
             })
         })

@@ -579,5 +579,12 @@ async fn a_cmi5_waiver_counts_with_a_qa_waiver_approval() {
     assert_eq!(q["status"], "QUALIFIED", "{q}");
     assert_eq!(q["evidence"], json!([waiver, signed["id"]]));
     assert_eq!(q["signatures"][0]["meaning"], "WAIVER_APPROVED");
+    let assignments = get(&server, "/api/compliance/assignments?person=ann").await;
+    assert_eq!(
+        assignments["assignments"][0]["status"], "WAIVED",
+        "closed by the waiver, not by training: {assignments}"
+    );
+    let waived = get(&server, "/api/compliance/reports/assignments?status=WAIVED").await;
+    assert_eq!(waived["assignments"].as_array().map(Vec::len), Some(1), "{waived}");
     assert_eq!(q["signatures"][0]["printedName"], "Qed Example");
 }
