@@ -6,6 +6,11 @@
 //! [`Store::import_statements`], so the store's rule "same id and same content is a no-op" makes
 //! re-running an import safe: it skips what is stored and goes on where it stopped.
 //!
+//! Into a store that holds no statement, the import asks the store to defer its random-key
+//! indexes ([`Store::begin_bulk_import`]) and builds them at the end: sorted builds instead of a
+//! random page per statement and index. A killed import leaves the batches it committed, whole
+//! and with their ledger entries; the next open of the store builds the indexes.
+//!
 //! What a round trip keeps: every statement's JSON byte for byte, its `authority` included (an
 //! import restores records, so the authority a statement carries is kept), and the order, except
 //! the value of `stored`: the store assigns `stored` when it commits and offers no way to write
@@ -143,6 +148,12 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
     });
     let progress = Progress::new(total, "statements");
     let started = Instant::now();
+    // Into an empty store, the indexes are built once at the end (sorted) instead of being
+    // updated at random places by every statement; see Store::begin_bulk_import.
+    let deferred = store
+        .begin_bulk_import()
+        .await
+        .context("cannot prepare the store for the import")?;
 
     // Reading, parsing and validating run on their own thread, beside the store's writer thread.
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Input>(args.in_flight);
@@ -195,6 +206,16 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
     drop(batches);
     let _ = reader.join();
     progress.finish();
+    if deferred {
+        let building = Instant::now();
+        let built = store.finish_bulk_import().await;
+        eprintln!("indexes built in {:.1} s", building.elapsed().as_secs_f64());
+        if let Err(error) = built {
+            failure.get_or_insert(anyhow::Error::new(error).context(
+                "cannot build the store's indexes (the next start of the store builds them)",
+            ));
+        }
+    }
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "{imported} statements in {seconds:.1} s ({:.0}/s), stored or skipped as already stored with the same content",

@@ -453,3 +453,326 @@ fn fresh_schema(url: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}options=-c%20search_path%3D{schema}")
 }
+
+// ---- bulk import into an empty store (indexes deferred, built at the end) ----
+
+/// `n` statements over 6 actors, 4 activities and 2 courses, with ids `id(start..)`.
+fn generated(start: usize, n: usize) -> Vec<String> {
+    (start..start + n)
+        .map(|i| {
+            json!({
+                "id": id(i),
+                "actor": {"mbox": format!("mailto:op{}@plant.example", i % 6)},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                "object": {"id": format!("https://plant.example/sop/{}", i % 4)},
+                "context": {
+                    "registration": format!("10000000-0000-4000-8000-{:012}", i % 9),
+                    "contextActivities": {"parent": [{"id": format!("https://plant.example/course/{}", i % 2)}]}
+                }
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+fn database(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(
+        dir.join("attest.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open the database")
+}
+
+/// Names in the schema among those a bulk import defers.
+fn deferred_names(dir: &Path) -> Vec<String> {
+    let db = database(dir);
+    let mut statement = db
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE name IN ('statements_id', 'ledger_record', 'postings_load') ORDER BY name",
+        )
+        .expect("prepare");
+    statement
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// Every posting as (term, statement id), sorted: what the queries search.
+fn postings(dir: &Path) -> Vec<(String, String)> {
+    let db = database(dir);
+    let mut statement = db
+        .prepare(
+            "SELECT t.term, s.id FROM postings p JOIN terms t ON t.id = p.term JOIN statements s ON s.seq = p.seq ORDER BY 1, 2",
+        )
+        .expect("prepare");
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+fn verify_intact(data: &[&str]) {
+    let mut arguments = vec!["verify"];
+    arguments.extend_from_slice(data);
+    let output = run(&arguments, &[], None);
+    assert!(
+        output.status.success(),
+        "verify: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_bulk_import_into_an_empty_store_indexes_like_an_ordinary_one_and_verifies_intact() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (bulk, ordinary) = (dir.path().join("bulk"), dir.path().join("ordinary"));
+    let lines = generated(0, 60);
+    let source = write_lines(dir.path(), "s.jsonl", &lines);
+    let output = import(&source, &args(&sqlite(&bulk)), &["--batch", "7"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("indexes built"),
+        "the empty store deferred its indexes: {}",
+        stderr(&output)
+    );
+    // The same lines into a store that holds a statement already: the ordinary path.
+    let first = write_lines(dir.path(), "first.jsonl", &generated(1000, 1));
+    assert!(
+        import(&first, &args(&sqlite(&ordinary)), &[])
+            .status
+            .success()
+    );
+    let output = import(&source, &args(&sqlite(&ordinary)), &["--batch", "7"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("indexes built"),
+        "{}",
+        stderr(&output)
+    );
+
+    assert_eq!(
+        deferred_names(&bulk),
+        ["ledger_record", "statements_id"],
+        "both indexes built, the staging table gone"
+    );
+    let ordinary_postings: Vec<_> = postings(&ordinary)
+        .into_iter()
+        .filter(|(_, s)| *s != id(1000))
+        .collect();
+    assert_eq!(postings(&bulk).len(), ordinary_postings.len());
+    assert_eq!(postings(&bulk), ordinary_postings, "the same postings");
+    verify_intact(&args(&sqlite(&bulk)));
+    assert_eq!(
+        export(
+            &args(&sqlite(&bulk)),
+            &["--agent", r#"{"mbox":"mailto:op1@plant.example"}"#]
+        )
+        .len(),
+        10
+    );
+    let registration = export(
+        &args(&sqlite(&bulk)),
+        &["--registration", "10000000-0000-4000-8000-000000000004"],
+    );
+    assert_eq!(registration.len(), 7, "statements 4, 13, …, 58");
+
+    // A second import (the store is not empty now) sees the stored ids in the database.
+    let output = import(&source, &args(&sqlite(&bulk)), &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut changed: Value = serde_json::from_str(&lines[30]).expect("json");
+    changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+    let clash = write_lines(dir.path(), "clash.jsonl", &[changed.to_string()]);
+    let output = import(&clash, &args(&sqlite(&bulk)), &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains(&id(30)), "{}", stderr(&output));
+    assert_eq!(export(&args(&sqlite(&bulk)), &[]).len(), 60);
+    verify_intact(&args(&sqlite(&bulk)));
+}
+
+#[test]
+fn an_id_again_in_a_later_batch_of_a_bulk_import_is_stored_once_or_named_by_its_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut lines = generated(0, 20);
+    lines.push(lines[2].clone());
+    lines.extend(generated(20, 5));
+    let same = write_lines(dir.path(), "same.jsonl", &lines);
+    let a = dir.path().join("a");
+    let output = import(&same, &args(&sqlite(&a)), &["--batch", "4"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(export(&args(&sqlite(&a)), &[]).len(), 25, "stored once");
+    assert_eq!(deferred_names(&a), ["ledger_record", "statements_id"]);
+    verify_intact(&args(&sqlite(&a)));
+
+    let mut changed: Value = serde_json::from_str(&lines[2]).expect("json");
+    changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+    lines[20] = changed.to_string();
+    let clash = write_lines(dir.path(), "clash.jsonl", &lines);
+    let b = dir.path().join("b");
+    let output = import(&clash, &args(&sqlite(&b)), &["--batch", "4"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("line 21") && message.contains(&id(2)),
+        "{message}"
+    );
+    let stored = export(&args(&sqlite(&b)), &[]);
+    assert_eq!(stored.len(), 20, "the lines before it, not those after");
+    assert!(stored.iter().all(|l| !l.contains("verbs/failed")));
+    assert_eq!(deferred_names(&b), ["ledger_record", "statements_id"]);
+    verify_intact(&args(&sqlite(&b)));
+}
+
+#[test]
+fn a_bulk_import_killed_midway_leaves_its_batches_whose_indexes_the_next_open_builds() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let lines = generated(0, 23);
+    let data_args = sqlite(&data);
+    let mut child = Command::new(BIN)
+        .args(["import", "-", "--batch", "5"])
+        .args(&data_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn attest");
+    let mut input = child.stdin.take().expect("stdin");
+    // Four whole batches and three lines of a fifth; stdin stays open, so the import waits.
+    let mut text = lines.join("\n");
+    text.push('\n');
+    input.write_all(text.as_bytes()).expect("write stdin");
+    input.flush().expect("flush");
+    let started = std::time::Instant::now();
+    loop {
+        // The database may not exist yet, or not have its tables.
+        let stored: i64 = rusqlite::Connection::open_with_flags(
+            data.join("attest.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|db| db.query_row("SELECT count(*) FROM statements", [], |row| row.get(0)))
+        .unwrap_or(0);
+        if stored == 20 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the import did not store its first batches ({stored})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // kill -9: no chance to build the indexes.
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    drop(input);
+    assert_eq!(
+        deferred_names(&data),
+        ["postings_load"],
+        "killed with its indexes deferred"
+    );
+    let mut verify = vec!["verify"];
+    verify.extend(args(&data_args));
+    let output = run(&verify, &[], None);
+    assert!(
+        !output.status.success(),
+        "verify refuses until the store is opened"
+    );
+    assert!(
+        stderr(&output).contains("did not finish"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Any open of the store (here an export) builds them first.
+    assert_eq!(export(&args(&data_args), &[]).len(), 20);
+    assert_eq!(deferred_names(&data), ["ledger_record", "statements_id"]);
+    verify_intact(&args(&data_args));
+    assert_eq!(
+        export(
+            &args(&data_args),
+            &["--agent", r#"{"mbox":"mailto:op2@plant.example"}"#]
+        )
+        .len(),
+        3,
+        "statements 2, 8 and 14 of the 20 stored"
+    );
+    // Running the import again stores the rest.
+    let source = write_lines(dir.path(), "s.jsonl", &lines);
+    let output = import(&source, &args(&data_args), &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(export(&args(&data_args), &[]).len(), 23);
+    verify_intact(&args(&data_args));
+}
+
+#[test]
+fn another_write_during_a_bulk_import_builds_the_indexes_and_ids_are_checked_in_the_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let authority = json!({"objectType": "Agent", "account": {"homePage": "http://attest.test", "name": "import"}});
+    let accept = |line: &String| {
+        let value: Value = serde_json::from_str(line).expect("json");
+        xapi::statement::accept(value, xapi::Version::V1_0_3, &authority).expect("valid")
+    };
+    let lines = generated(0, 10);
+    runtime.block_on(async {
+        let store = store::SqliteStore::open(dir.path()).expect("open");
+        use store::Store;
+        assert!(
+            store.begin_bulk_import().await.expect("begin"),
+            "empty: deferred"
+        );
+        store
+            .import_statements("cli:import".into(), lines[..5].iter().map(accept).collect())
+            .await
+            .expect("first batch");
+        assert_eq!(deferred_names(dir.path()), ["postings_load"]);
+        // Any other write ends the deferral, in its own transaction.
+        store
+            .create_credential(
+                "system".into(),
+                store::NewCredential::full_access(
+                    "k".into(),
+                    store::hash_secret("pw").expect("hash"),
+                    "K".into(),
+                ),
+            )
+            .await
+            .expect("credential");
+        assert_eq!(
+            deferred_names(dir.path()),
+            ["ledger_record", "statements_id"]
+        );
+        // From now on the database decides: a stored id with other content conflicts.
+        let mut changed: Value = serde_json::from_str(&lines[1]).expect("json");
+        changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+        let clash = vec![accept(&lines[6]), accept(&changed.to_string())];
+        match store.import_statements("cli:import".into(), clash).await {
+            Err(store::StoreError::Conflict(conflict)) => assert_eq!(conflict.to_string(), id(1)),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        store
+            .import_statements("cli:import".into(), lines[5..].iter().map(accept).collect())
+            .await
+            .expect("the rest");
+        store
+            .finish_bulk_import()
+            .await
+            .expect("finish: nothing left to build");
+        // A store holding statements defers nothing.
+        assert!(!store.begin_bulk_import().await.expect("begin"));
+        assert_eq!(
+            deferred_names(dir.path()),
+            ["ledger_record", "statements_id"]
+        );
+    });
+    let terms = accept(&lines[0]).terms.len();
+    assert!(terms >= 5, "actor, verb, object, registration, parent, …");
+    assert_eq!(
+        postings(dir.path()).len(),
+        10 * terms,
+        "every statement's postings"
+    );
+    verify_intact(&args(&sqlite(dir.path())));
+}

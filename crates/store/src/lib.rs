@@ -169,6 +169,20 @@ pub trait Store: Send + Sync + Clone + 'static {
         batch: Vec<Accepted>,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
+    /// Before an import: when the store holds no statement, it may defer the indexes that an
+    /// import would otherwise update at random places for every statement, and build them once
+    /// at [`Store::finish_bulk_import`]. Tells whether it did. Meanwhile each
+    /// [`Store::import_statements`] batch is checked for ids already imported in memory instead
+    /// of in the database; a batch the deferral cannot take (a StatementRef, an id seen before,
+    /// another writer since the last batch) first builds the indexes, and the import goes on
+    /// the ordinary way. Statements imported meanwhile are stored with their ledger entries as
+    /// usual but are not yet found by queries other than by id. Other writes end the deferral
+    /// too. If the import is killed, opening the store builds the indexes.
+    fn begin_bulk_import(&self) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Builds the indexes [`Store::begin_bulk_import`] deferred (nothing when none are).
+    fn finish_bulk_import(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The stored attachments with these `sha2` values (those the store has).
     fn attachments(
         &self,

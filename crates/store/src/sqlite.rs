@@ -8,7 +8,10 @@ use ledger::SigningKey;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql, params_from_iter};
 
-use crate::sql::{Arg, Backend, Cell, Reconnect, Row, Sql, SqlStore, VerifyProgress, VerifyReport};
+use crate::sql::{
+    Arg, Backend, Cell, DeferredIndexes, Reconnect, Row, Sql, SqlStore, VerifyProgress,
+    VerifyReport,
+};
 use crate::{StoreError, key_file};
 
 /// The database file's name inside the data directory.
@@ -43,6 +46,7 @@ impl SqliteStore {
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         migrate(&mut conn)?;
+        rebuild_deferred(&mut conn)?;
         let closed = Arc::new(AtomicBool::new(false));
         spawn_checkpointer(&path, closed.clone())?;
         SqlStore::start(SqliteBackend {
@@ -62,10 +66,9 @@ pub fn verify(data_dir: &Path, progress: VerifyProgress<'_>) -> Result<VerifyRep
             path.display()
         )));
     }
-    let mut conn = SqliteConn(Connection::open_with_flags(
-        &path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?);
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    refuse_deferred(&conn)?;
+    let mut conn = SqliteConn(conn);
     let key = key_file::load(data_dir)?.verifying_key();
     SqliteStore::verify_with(&mut conn, &key, progress)
 }
@@ -102,6 +105,10 @@ impl Backend for SqliteBackend {
 
     fn signing_key(&self, _: &mut SqliteConn) -> Result<SigningKey, StoreError> {
         key_file::load_or_create(&self.data_dir)
+    }
+
+    fn deferred_indexes(&self) -> Option<&'static DeferredIndexes> {
+        Some(&DEFERRED_INDEXES)
     }
 
     fn reconnector(&self) -> Reconnect<SqliteConn> {
@@ -396,7 +403,91 @@ CREATE TABLE compliance_decisions (
 );
 CREATE INDEX compliance_decisions_person ON compliance_decisions (person, id);
 "#,
+    r#"
+-- The statement id's uniqueness as an index of its own, which (unlike the index of a UNIQUE
+-- constraint) can be dropped: a bulk import into an empty store builds it once at its end
+-- (DEFERRED_INDEXES). The table is rebuilt to lose the constraint; nothing else changes.
+CREATE TABLE statements_v3 (
+    seq       INTEGER PRIMARY KEY,
+    id        TEXT    NOT NULL,          -- lowercase hyphenated UUID, unique (statements_id)
+    stored_us INTEGER NOT NULL,          -- microseconds since the epoch
+    target    TEXT,                      -- the id a StatementRef object points at
+    voiding   INTEGER NOT NULL,          -- 1 when this statement voids its target
+    voided    INTEGER NOT NULL DEFAULT 0,-- 1 once a voiding statement targets this one
+    json      TEXT    NOT NULL           -- the statement as stored
+);
+INSERT INTO statements_v3 (seq, id, stored_us, target, voiding, voided, json)
+    SELECT seq, id, stored_us, target, voiding, voided, json FROM statements ORDER BY seq;
+DROP TABLE statements;
+ALTER TABLE statements_v3 RENAME TO statements;
+CREATE UNIQUE INDEX statements_id ON statements (id);
+CREATE INDEX statements_stored ON statements (stored_us);
+CREATE INDEX statements_target ON statements (target) WHERE target IS NOT NULL;
+"#,
 ];
+
+/// What a bulk import into an empty store defers: the two indexes with random keys that every
+/// statement would otherwise touch at a random page (the statement id, the ledger's
+/// `(kind, resource)`), and the postings, gathered unsorted in `postings_load` instead of the
+/// `(term, seq)` B-tree. [`REBUILD_DEFERRED`] builds them once, from sorted runs.
+const DEFER_INDEXES: &str = "DROP INDEX IF EXISTS statements_id;
+DROP INDEX IF EXISTS ledger_record;
+CREATE TABLE IF NOT EXISTS postings_load (term INTEGER NOT NULL, seq INTEGER NOT NULL);";
+
+/// Builds what [`DEFER_INDEXES`] deferred; does nothing when nothing is deferred. Run at the end
+/// of a bulk import, and when a store is opened (an import that was killed leaves its indexes
+/// deferred; its committed batches are whole, with their ledger entries).
+/// The sorts spill to temporary files, not to memory (`temp_store` MEMORY, the setting of the
+/// writer's connection, would hold about 450 MB per million statements while the postings are
+/// sorted); the setting is put back at the end.
+const REBUILD_DEFERRED: &str = "PRAGMA temp_store = FILE;
+CREATE UNIQUE INDEX IF NOT EXISTS statements_id ON statements (id);
+CREATE INDEX IF NOT EXISTS ledger_record ON ledger (kind, resource);
+CREATE TABLE IF NOT EXISTS postings_load (term INTEGER NOT NULL, seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO postings (term, seq) SELECT term, seq FROM postings_load ORDER BY term, seq;
+DROP TABLE postings_load;
+PRAGMA temp_store = MEMORY;";
+
+/// One row when the indexes are deferred as [`DEFER_INDEXES`] left them.
+const INDEXES_DEFERRED: &str = "SELECT 1 FROM sqlite_master
+ WHERE type = 'table' AND name = 'postings_load'
+   AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN ('statements_id', 'ledger_record'))";
+
+/// Something of [`DEFER_INDEXES`] is in place (a table to drain or an index to build).
+const ANY_DEFERRED: &str =
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'postings_load'
+ UNION ALL SELECT 1 WHERE (SELECT count(*) FROM sqlite_master
+   WHERE type = 'index' AND name IN ('statements_id', 'ledger_record')) < 2";
+
+pub(crate) static DEFERRED_INDEXES: DeferredIndexes = DeferredIndexes {
+    defer: DEFER_INDEXES,
+    rebuild: REBUILD_DEFERRED,
+    deferred: INDEXES_DEFERRED,
+    insert_posting: "INSERT INTO postings_load (term, seq)",
+};
+
+/// Builds indexes a killed bulk import left deferred, so no store runs without them.
+fn rebuild_deferred(conn: &mut Connection) -> Result<(), StoreError> {
+    let pending = conn.prepare(ANY_DEFERRED)?.exists([])?;
+    if pending {
+        tracing::warn!("an import into this store did not finish; building its deferred indexes");
+        let tx = conn.transaction()?;
+        tx.execute_batch(REBUILD_DEFERRED)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Refuses to verify a store whose indexes an interrupted import left deferred (its statements
+/// are there, but looking each up without the id index would take hours).
+fn refuse_deferred(conn: &Connection) -> Result<(), StoreError> {
+    if conn.prepare(ANY_DEFERRED)?.exists([])? {
+        return Err(StoreError::Corrupt(
+            "an import into this store did not finish and its indexes are not built yet; open the store once (`attest serve`, `attest import`) to build them, then verify".into(),
+        ));
+    }
+    Ok(())
+}
 
 /// Applies the migrations the database has not seen yet, in one transaction.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -421,4 +512,81 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_names(conn: &Connection) -> Vec<String> {
+        let mut statement = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'statements' ORDER BY name")
+            .expect("prepare");
+        statement
+            .query_map([], |row| row.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn migration_3_keeps_the_statements_and_their_id_stays_unique() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = Connection::open(dir.path().join(DATABASE_FILE)).expect("open");
+        // A store as the previous release left it.
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).expect("old schema");
+        }
+        conn.pragma_update(None, "user_version", 2)
+            .expect("version");
+        conn.execute_batch(
+            "INSERT INTO statements (seq, id, stored_us, target, voiding, voided, json) VALUES
+               (1, 'a', 10, NULL, 0, 1, '{\"n\":1}'),
+               (2, 'b', 11, 'a', 1, 0, '{\"n\":2}');",
+        )
+        .expect("rows");
+        assert_eq!(
+            index_names(&conn),
+            [
+                "sqlite_autoindex_statements_1",
+                "statements_stored",
+                "statements_target"
+            ]
+        );
+
+        migrate(&mut conn).expect("migrate");
+        assert_eq!(
+            index_names(&conn),
+            ["statements_id", "statements_stored", "statements_target"]
+        );
+        let rows: Vec<(i64, String, i64, Option<String>, bool, bool, String)> = conn
+            .prepare("SELECT seq, id, stored_us, target, voiding, voided, json FROM statements ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                (1, "a".into(), 10, None, false, true, r#"{"n":1}"#.into()),
+                (
+                    2,
+                    "b".into(),
+                    11,
+                    Some("a".into()),
+                    true,
+                    false,
+                    r#"{"n":2}"#.into()
+                ),
+            ]
+        );
+        let again = conn.execute(
+            "INSERT INTO statements (seq, id, stored_us, voiding, json) VALUES (3, 'a', 12, 0, '{}')",
+            [],
+        );
+        assert!(again.is_err(), "a second row with id 'a' is refused");
+    }
 }

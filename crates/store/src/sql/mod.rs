@@ -256,6 +256,24 @@ pub trait Backend: Send + Sync + 'static {
     /// Opens a new write connection, for the writer to replace one that broke (a database
     /// server that restarted).
     fn reconnector(&self) -> Reconnect<Self::Conn>;
+
+    /// What a bulk import into an empty store may defer to its end, if the backend can.
+    fn deferred_indexes(&self) -> Option<&'static DeferredIndexes> {
+        None
+    }
+}
+
+/// The SQL of a bulk load that defers indexes (see [`Store::begin_bulk_import`]). Every
+/// statement is idempotent, so a rebuild can run again after a crash.
+pub struct DeferredIndexes {
+    /// Drops the deferred indexes and creates the staging table of postings.
+    pub(crate) defer: &'static str,
+    /// Builds the indexes, moves the staged postings into place, drops the staging table.
+    pub(crate) rebuild: &'static str,
+    /// Returns a row when the indexes are deferred as `defer` left them.
+    pub(crate) deferred: &'static str,
+    /// `INSERT INTO … (term, seq)` of a staged posting.
+    pub(crate) insert_posting: &'static str,
 }
 
 /// Makes a fresh write connection.
@@ -309,8 +327,11 @@ impl<B: Backend> SqlStore<B> {
             backend.reconnector(),
             writer_state.clone(),
             signing_key,
-            backend.begin_write(),
-            backend.lock_head(),
+            writer::Dialect {
+                begin: backend.begin_write(),
+                lock: backend.lock_head(),
+                deferred: backend.deferred_indexes(),
+            },
         )?;
         Ok(SqlStore {
             inner: Arc::new(Inner {
@@ -408,6 +429,15 @@ impl<B: Backend> Store for SqlStore<B> {
             reply,
         })
         .await
+    }
+
+    async fn begin_bulk_import(&self) -> Result<bool, StoreError> {
+        self.write(|reply| Command::BeginBulkImport { reply }).await
+    }
+
+    async fn finish_bulk_import(&self) -> Result<(), StoreError> {
+        self.write(|reply| Command::FinishBulkImport { reply })
+            .await
     }
 
     async fn attachments(&self, sha2: Vec<String>) -> Result<Vec<AttachmentContent>, StoreError> {

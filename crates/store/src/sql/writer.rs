@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::ledger_rows::{LedgerHead, insert_checkpoint, latest_checkpoint};
-use super::{Arg, Sql, documents, insert_rows, select_in};
+use super::{Arg, DeferredIndexes, Sql, documents, insert_rows, select_in};
 use crate::credentials::CredentialRow;
 use crate::{
     Accepted, AttachmentContent, Credential, CredentialChange, DocumentScope, DocumentWrite,
@@ -97,6 +97,12 @@ pub(crate) enum Command {
     Checkpoint {
         reply: Reply<Option<Checkpoint>>,
     },
+    BeginBulkImport {
+        reply: Reply<bool>,
+    },
+    FinishBulkImport {
+        reply: Reply<()>,
+    },
 }
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -110,13 +116,52 @@ pub(crate) struct WriterState {
     pub(crate) committed_us: AtomicI64,
 }
 
+/// The backend's SQL the writer needs beyond [`Sql`].
+pub(crate) struct Dialect {
+    /// Opens a write transaction.
+    pub(crate) begin: &'static str,
+    /// Appended to the read of the ledger head, to hold it for the transaction.
+    pub(crate) lock: &'static str,
+    /// What a bulk import may defer, if the backend can.
+    pub(crate) deferred: Option<&'static DeferredIndexes>,
+}
+
+/// A bulk import whose indexes are deferred (see `Store::begin_bulk_import`).
+struct BulkImport {
+    /// A 64-bit digest of every statement id stored since the store was empty. A digest seen
+    /// before means "maybe stored": the indexes are built and the ordinary duplicate check
+    /// decides. 8 bytes per statement, about 9 in the set.
+    ids: HashSet<u64>,
+    /// The ledger's length after the import's last commit: a different one means another
+    /// writer wrote since, and may have stored ids the set does not hold.
+    ledger_seq: u64,
+}
+
+/// What [`Writer::bulk_batch`] decided for a group.
+enum Deferral {
+    /// No bulk import: the ordinary way.
+    Off,
+    /// A batch of the bulk import, written with the indexes deferred.
+    Batch(&'static DeferredIndexes),
+    /// The deferral ends before this group.
+    End,
+}
+
+/// The most ids a bulk import holds in memory (about 150 MB); past that, the indexes are built
+/// and the import goes on the ordinary way.
+const BULK_IDS_LIMIT: usize = 14_000_000;
+
+fn id_digest(id: &Uuid) -> u64 {
+    let (high, low) = id.as_u64_pair();
+    high ^ low
+}
+
 pub(crate) fn spawn<C: Sql + Send + 'static>(
     mut conn: C,
     reconnect: super::Reconnect<C>,
     state: Arc<WriterState>,
     key: SigningKey,
-    begin: &'static str,
-    lock: &'static str,
+    dialect: Dialect,
 ) -> Result<mpsc::Sender<Command>, StoreError> {
     let (sender, receiver) = mpsc::channel(4096);
     let head = LedgerHead::load(&mut conn, "")?;
@@ -128,9 +173,9 @@ pub(crate) fn spawn<C: Sql + Send + 'static>(
         reconnect,
         state,
         key,
-        begin,
-        lock,
+        dialect,
         term_ids: HashMap::new(),
+        bulk: None,
     };
     std::thread::Builder::new()
         .name("attest-writer".into())
@@ -144,10 +189,10 @@ struct Writer<C> {
     reconnect: super::Reconnect<C>,
     state: Arc<WriterState>,
     key: SigningKey,
-    begin: &'static str,
-    lock: &'static str,
+    dialect: Dialect,
     /// Term ids seen before; cleared when large so memory stays bounded.
     term_ids: HashMap<String, i64>,
+    bulk: Option<BulkImport>,
 }
 
 /// A request's result, held until its group's commit is known.
@@ -187,6 +232,8 @@ pub(crate) struct Context<'a> {
     pub(crate) stored_us: i64,
     /// The server time of the group's ledger entries.
     pub(crate) time: String,
+    /// Set while a bulk import defers indexes: the group is one batch of it, checked already.
+    bulk: Option<&'static DeferredIndexes>,
 }
 
 impl<C: Sql> Writer<C> {
@@ -197,10 +244,21 @@ impl<C: Sql> Writer<C> {
             let Some(first) = held.take().or_else(|| receiver.blocking_recv()) else {
                 break;
             };
+            let first = match first {
+                Command::BeginBulkImport { reply } => {
+                    let _ = reply.send(self.begin_bulk());
+                    continue;
+                }
+                Command::FinishBulkImport { reply } => {
+                    let _ = reply.send(self.finish_bulk());
+                    continue;
+                }
+                first => first,
+            };
             let mut group = vec![first];
             while !group[0].alone() && group.len() < GROUP_LIMIT {
                 match receiver.try_recv() {
-                    Ok(command) if command.alone() => {
+                    Ok(command) if command.alone() || command.bulk_control() => {
                         held = Some(command);
                         break;
                     }
@@ -283,11 +341,26 @@ impl<C: Sql> Writer<C> {
                 .map(|c| failed(c, StoreError::Corrupt(error.to_string())))
                 .collect()
         };
-        if let Err(error) = self.conn.batch(self.begin) {
+        if let Err(error) = self.conn.batch(self.dialect.begin) {
             return Err((fail_all(group, &error), error));
         }
-        let mut head = match LedgerHead::load(&mut self.conn, self.lock) {
+        let mut head = match LedgerHead::load(&mut self.conn, self.dialect.lock) {
             Ok(head) => head,
+            Err(error) => return Err((fail_all(group, &error), error)),
+        };
+        let bulk = match self.bulk_batch(&group, &head) {
+            Ok(Deferral::Off) => None,
+            Ok(Deferral::Batch(sql)) => Some(sql),
+            Ok(Deferral::End) => {
+                // Nothing written yet: the indexes are built in a transaction of their own,
+                // then the group is written the ordinary way.
+                let _ = self.conn.batch("ROLLBACK");
+                self.bulk = None;
+                if let Err(error) = self.rebuild_deferred() {
+                    return Err((fail_all(group, &error), error));
+                }
+                return self.transaction(group, now_us);
+            }
             Err(error) => return Err((fail_all(group, &error), error)),
         };
         let stored_us = now_us.max(head.stored_us);
@@ -301,6 +374,7 @@ impl<C: Sql> Writer<C> {
             key: &self.key,
             stored_us,
             time,
+            bulk,
         };
         // A request alone in its transaction needs no savepoint: when it fails, the whole
         // transaction is rolled back.
@@ -319,8 +393,108 @@ impl<C: Sql> Writer<C> {
         }
         head.stored_us = stored_us;
         match head.save(&mut self.conn) {
-            Ok(()) => Ok((done, Some(stored_us))),
+            Ok(()) => {
+                if let Some(bulk) = &mut self.bulk {
+                    bulk.ledger_seq = head.seq;
+                }
+                Ok((done, Some(stored_us)))
+            }
             Err(error) => Err((done, error)),
+        }
+    }
+
+    /// Decides, in the group's transaction (the ledger head read under lock), whether the group
+    /// is a batch the bulk import may write with its indexes deferred. Anything else ends the
+    /// deferral first.
+    fn bulk_batch(&mut self, group: &[Command], head: &LedgerHead) -> Result<Deferral, StoreError> {
+        let (Some(bulk), Some(sql)) = (&mut self.bulk, self.dialect.deferred) else {
+            return Ok(Deferral::Off);
+        };
+        let fits = match group {
+            [
+                Command::Statements {
+                    batch,
+                    alone: true,
+                    attachments,
+                    ..
+                },
+            ] => {
+                head.seq == bulk.ledger_seq
+                    && attachments.is_empty()
+                    && bulk.ids.len() + batch.len() <= BULK_IDS_LIMIT
+                    && batch
+                        .iter()
+                        .all(|a| a.target.is_none() && bulk.ids.insert(id_digest(&a.id)))
+            }
+            _ => false,
+        };
+        // Another process may have built the indexes (its store opened meanwhile).
+        if fits && self.conn.row(sql.deferred, &[])?.is_some() {
+            return Ok(Deferral::Batch(sql));
+        }
+        Ok(Deferral::End)
+    }
+
+    /// Defers the indexes when the store holds no statement (see `Store::begin_bulk_import`).
+    fn begin_bulk(&mut self) -> Result<bool, StoreError> {
+        let Some(sql) = self.dialect.deferred else {
+            return Ok(false);
+        };
+        if self.bulk.is_some() {
+            return Ok(true);
+        }
+        self.conn.batch(self.dialect.begin)?;
+        let deferred = (|| {
+            let head = LedgerHead::load(&mut self.conn, self.dialect.lock)?;
+            if self
+                .conn
+                .row("SELECT 1 FROM statements LIMIT 1", &[])?
+                .is_some()
+            {
+                return Ok(None);
+            }
+            self.conn.batch(sql.defer)?;
+            Ok(Some(head.seq))
+        })();
+        match deferred {
+            Ok(Some(ledger_seq)) => {
+                self.conn.batch("COMMIT")?;
+                self.bulk = Some(BulkImport {
+                    ids: HashSet::new(),
+                    ledger_seq,
+                });
+                Ok(true)
+            }
+            Ok(None) => {
+                self.conn.batch("ROLLBACK")?;
+                Ok(false)
+            }
+            Err(error) => {
+                let _ = self.conn.batch("ROLLBACK");
+                Err(error)
+            }
+        }
+    }
+
+    /// Ends a bulk import: builds what it deferred.
+    fn finish_bulk(&mut self) -> Result<(), StoreError> {
+        if self.bulk.take().is_none() {
+            return Ok(());
+        }
+        self.rebuild_deferred()
+    }
+
+    fn rebuild_deferred(&mut self) -> Result<(), StoreError> {
+        let Some(sql) = self.dialect.deferred else {
+            return Ok(());
+        };
+        self.conn.batch(self.dialect.begin)?;
+        match self.conn.batch(sql.rebuild) {
+            Ok(()) => self.conn.batch("COMMIT"),
+            Err(error) => {
+                let _ = self.conn.batch("ROLLBACK");
+                Err(error)
+            }
         }
     }
 }
@@ -328,6 +502,14 @@ impl<C: Sql> Writer<C> {
 impl Command {
     fn alone(&self) -> bool {
         matches!(self, Command::Statements { alone: true, .. })
+    }
+
+    /// Handled by the writer itself, outside any group.
+    fn bulk_control(&self) -> bool {
+        matches!(
+            self,
+            Command::BeginBulkImport { .. } | Command::FinishBulkImport { .. }
+        )
     }
 }
 
@@ -343,6 +525,8 @@ fn failed(command: Command, error: StoreError) -> Box<dyn Pending> {
         Command::SyncCompletions { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::RecordDecision { reply, .. } => Outcome::boxed(reply, Err(error)),
         Command::Checkpoint { reply } => Outcome::boxed(reply, Err(error)),
+        Command::BeginBulkImport { reply } => Outcome::boxed(reply, Err(error)),
+        Command::FinishBulkImport { reply } => Outcome::boxed(reply, Err(error)),
     }
 }
 
@@ -460,6 +644,19 @@ fn apply(
             record_facts(conn, cx, &principal, &facts, &reason, after)
         ),
         Command::Checkpoint { reply } => finish!(reply, checkpoint(conn, cx)),
+        // Taken by `Writer::run` before any group is formed.
+        Command::BeginBulkImport { reply } => finish!(
+            reply,
+            Err(StoreError::Corrupt(
+                "a bulk import command in a group".into()
+            ))
+        ),
+        Command::FinishBulkImport { reply } => finish!(
+            reply,
+            Err(StoreError::Corrupt(
+                "a bulk import command in a group".into()
+            ))
+        ),
     }
 }
 
@@ -835,6 +1032,11 @@ fn insert_statements(
     batch: Vec<Accepted>,
 ) -> Result<Vec<Uuid>, StoreError> {
     let keys: Vec<String> = batch.iter().map(|a| a.id.to_string()).collect();
+    if cx.bulk.is_some() {
+        // The store held no statement when the bulk import began and every id since was new
+        // (Writer::bulk_batch), none points at another: nothing to look up.
+        return insert_unlinked(conn, cx, principal, batch, keys, &HashMap::new());
+    }
     let key_args: Vec<Arg<'_>> = keys.iter().map(Arg::from).collect();
     // A statement that points at another, or that a stored statement points at, changes rows
     // beyond its own (voiding, inherited terms): those batches go statement by statement.
@@ -961,13 +1163,15 @@ fn insert_unlinked(
         .iter()
         .flat_map(|&(term, seq)| [Arg::Int(term), Arg::Int(seq)])
         .collect();
-    insert_rows(
-        conn,
-        "INSERT INTO postings (term, seq)",
-        " ON CONFLICT (term, seq) DO NOTHING",
-        2,
-        &args,
-    )?;
+    let (insert, tail) = match cx.bulk {
+        // Staged, to be sorted into the postings once, at the end of the import.
+        Some(sql) => (sql.insert_posting, ""),
+        None => (
+            "INSERT INTO postings (term, seq)",
+            " ON CONFLICT (term, seq) DO NOTHING",
+        ),
+    };
+    insert_rows(conn, insert, tail, 2, &args)?;
 
     // Each Activity's definitions in statement order, merged into the stored one once.
     let mut definitions: Vec<(&str, Vec<&Value>)> = Vec::new();
