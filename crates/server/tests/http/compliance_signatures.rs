@@ -585,6 +585,10 @@ async fn a_cmi5_waiver_counts_with_a_qa_waiver_approval() {
         "closed by the waiver, not by training: {assignments}"
     );
     let waived = get(&server, "/api/compliance/reports/assignments?status=WAIVED").await;
-    assert_eq!(waived["assignments"].as_array().map(Vec::len), Some(1), "{waived}");
+    assert_eq!(
+        waived["assignments"].as_array().map(Vec::len),
+        Some(1),
+        "{waived}"
+    );
     assert_eq!(q["signatures"][0]["printedName"], "Qed Example");
 }
