@@ -559,7 +559,9 @@ mod tests {
             index_names(&conn),
             ["statements_id", "statements_stored", "statements_target"]
         );
-        let rows: Vec<(i64, String, i64, Option<String>, bool, bool, String)> = conn
+        /// seq, id, stored_us, target, voiding, voided, json.
+        type StatementRow = (i64, String, i64, Option<String>, bool, bool, String);
+        let rows: Vec<StatementRow> = conn
             .prepare("SELECT seq, id, stored_us, target, voiding, voided, json FROM statements ORDER BY seq")
             .expect("prepare")
             .query_map([], |r| {
