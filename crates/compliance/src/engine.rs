@@ -1366,6 +1366,10 @@ impl Engine {
             .flatten()
             .next()
             .and_then(|e| self.person_of(&e.ifi, k))?;
+        // A signature vouches for the record as it stood when signed: it must come after the
+        // latest of the statements (regulated.md 2.3: read and understood after the view), so an
+        // old signature does not carry over to a new pair of attempts.
+        let latest = statements.iter().flatten().map(|e| e.timestamp).max()?;
         needed
             .iter()
             .map(|&meaning| {
@@ -1377,6 +1381,7 @@ impl Engine {
                     .find(|s| {
                         s.known_at(k)
                             && s.timestamp <= t
+                            && s.timestamp >= latest
                             && s.signature.as_deref().is_some_and(|sig| {
                                 sig.meaning == meaning
                                     && match meaning {

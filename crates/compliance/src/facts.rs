@@ -927,7 +927,11 @@ impl Evidence {
             .and_then(xapi::rules::parse_timestamp)
             .unwrap_or(stored);
         Some(Evidence {
-            statement_id: statement.get("id")?.as_str()?.to_string(),
+            // One form for every id (lowercase, hyphenated), whatever case the client sent: a
+            // signature names the statement it signs in that form.
+            statement_id: uuid::Uuid::parse_str(statement.get("id")?.as_str()?)
+                .ok()?
+                .to_string(),
             ifi: xapi::agent::Ifi::of(statement.get("actor")?)?.key().into(),
             verb: Verb::from_iri(verb),
             activity_iri: object.get("id")?.as_str()?.into(),

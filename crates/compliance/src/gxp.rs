@@ -68,6 +68,12 @@ pub enum GxpRefusal {
     /// A7).
     #[error("this credential is {0}'s own: it writes only {0}'s GxP evidence (regulated.md A7)")]
     NotOwn(String),
+    /// A void of GxP evidence sent with a credential that belongs to no person (403; regulated.md
+    /// B2, A7): who voids must be known from the credential, not from what the void says.
+    #[error(
+        "a void of GxP evidence is sent with the own credential of the QA person who voids it (one whose authority is recorded as their person_identifier; regulated.md B2, A7)"
+    )]
+    NotPersonal,
     /// A void of GxP evidence by someone who does not hold the QA role (403; regulated.md B2).
     #[error(
         "only QA voids GxP evidence: the actor of the void must be a person holding the QA role (regulated.md B2)"
@@ -238,8 +244,7 @@ impl GxpRules {
     }
 
     /// The profile's checks on a void arriving at `now` of `target` (regulated.md A4, B2, S4): a
-    /// reason, not the learner, and from a person holding the QA role: the credential's owner
-    /// when it belongs to a person, or else the void's actor.
+    /// reason, not the learner, and sent with the own credential of a person holding the QA role.
     pub fn check_void(
         &self,
         void: &Value,
@@ -263,8 +268,10 @@ impl GxpRules {
         if learner.is_some() && (learner == self.owner(sender) || learner == person_of(void)) {
             return Err(GxpRefusal::OwnRecord);
         }
-        let voider = self.owner(sender).or_else(|| person_of(void));
-        let qa = voider
+        let Some(voider) = self.owner(sender) else {
+            return Err(GxpRefusal::NotPersonal);
+        };
+        let qa = Some(voider)
             .and_then(|person| self.roles.get(person))
             .is_some_and(|roles| {
                 roles
@@ -637,8 +644,8 @@ mod tests {
                 Some("account:https://lrs.example\nqa-tool"),
                 now()
             ),
-            Ok(()),
-            "a system client's credential: the void's actor, QA, decides"
+            Err(GxpRefusal::NotPersonal),
+            "a credential of no person: whatever the void's actor says"
         );
         assert_eq!(
             r.check_void(&void("quinn", reason), &not_qa, Some(quinn_key), now()),

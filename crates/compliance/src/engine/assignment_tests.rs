@@ -893,3 +893,14 @@ fn the_trainer_is_the_instructor_or_a_2_0_context_agent_with_the_trainer_role() 
         None
     );
 }
+
+/// A statement id in capitals names the same statement as in lower case (a UUID): the engine
+/// keeps one form, the one a signature uses to name what it signs.
+#[test]
+fn statement_ids_are_kept_in_one_form() {
+    let statement = json!({"id": "5C1E0B52-3F8E-4A2B-9C1D-0123456789AB", "actor": {"mbox": "mailto:ann@plant.example"},
+                           "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                           "object": {"id": "https://qms.example/doc/SOP-123/v7"}});
+    let e = Evidence::from_statement(&statement, at("2026-03-01"), None).expect("evidence");
+    assert_eq!(e.statement_id, "5c1e0b52-3f8e-4a2b-9c1d-0123456789ab");
+}

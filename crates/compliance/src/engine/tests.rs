@@ -1028,3 +1028,71 @@ fn a_view_or_an_attendance_counts_only_with_the_signature_that_makes_it_a_record
         "an attendance is no reading"
     );
 }
+
+/// regulated.md 2.3, C2: a signature vouches for the record as it stood: an old signature on
+/// an earlier attempt does not carry over to a later pair of attempts.
+#[test]
+fn an_old_signature_does_not_renew_a_later_completion() {
+    let mut read = rule(1, None, "2024-01-01");
+    read.move_on = MoveOn::CompletedAndPassed;
+    read.signatures = vec![Meaning::ReadAndUnderstood];
+    let year = SignedDuration::from_hours(24 * 365);
+    let e = engine(
+        vec![version("7", "2024-01-01", TrainingImpact::Full)],
+        vec![read],
+        vec![
+            evidence(
+                "p1",
+                ANN,
+                Verb::Passed,
+                "7",
+                Some(0.9),
+                "2025-01-01",
+                "2025-01-01",
+            ),
+            evidence(
+                "c1",
+                ANN,
+                Verb::Completed,
+                "7",
+                None,
+                "2025-01-01",
+                "2025-01-01",
+            ),
+            signature(
+                "s1",
+                ANN,
+                "ann",
+                Meaning::ReadAndUnderstood,
+                "p1",
+                "2025-01-02",
+            ),
+            evidence(
+                "c2",
+                ANN,
+                Verb::Completed,
+                "7",
+                None,
+                "2026-01-10",
+                "2026-01-10",
+            ),
+        ],
+    );
+    let q = e.procedure_status(
+        "ann",
+        SOP,
+        GracePolicy::TrainBeforeEffective,
+        Recurrence::Relative {
+            every: year.into(),
+            early_window: SignedDuration::ZERO,
+            grace: SignedDuration::ZERO,
+        },
+        at("2026-03-01"),
+        at("2026-03-01"),
+    );
+    assert_eq!(
+        (q.status, q.reason),
+        (Status::NotQualified, Some(Reason::Expired)),
+        "{q:?}"
+    );
+}

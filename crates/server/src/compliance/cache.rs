@@ -254,15 +254,16 @@ fn apply(engine: &SharedEngine, activities: &BTreeSet<String>, rows: Vec<Evidenc
     let parsed: Vec<(Option<Evidence>, Option<Evidence>, Timestamp)> = rows
         .iter()
         .map(|row| {
-            let evidence = |json: &str| {
+            let evidence = |json: &str, voided: Option<Timestamp>| {
                 serde_json::from_str::<Value>(json)
                     .ok()
-                    .and_then(|s| Evidence::from_statement(&s, row.stored, None))
+                    .and_then(|s| Evidence::from_statement(&s, row.stored, voided))
                     .filter(|e| activities.contains(&*e.activity_iri))
             };
             match &row.voids {
-                Some(target) => (None, evidence(target), row.stored),
-                None => (evidence(&row.json), None, row.stored),
+                Some(target) => (None, evidence(target, None), row.stored),
+                // A statement whose void arrived first is stored voided already.
+                None => (evidence(&row.json, row.voided), None, row.stored),
             }
         })
         .collect();

@@ -88,15 +88,11 @@ pub async fn pack<S: Store>(
         }
         let json: Value = serde_json::from_str(&stored.json).unwrap_or(Value::Null);
         if let Some(procedure) = &trainer_rule
-            && let Some(ifi) = json
-                .pointer("/context/instructor")
-                .and_then(xapi::agent::Ifi::of)
-                .or_else(|| {
-                    compliance::Evidence::from_statement(&json, stored.stored, None)?
-                        .instructor
-                        .as_deref()
-                        .and_then(xapi::agent::Ifi::from_key)
-                })
+            // The trainer as the engine reads it (an Agent instructor, or the 2.0 trainer).
+            && let Some(ifi) = compliance::Evidence::from_statement(&json, stored.stored, None)
+                .and_then(|e| e.instructor)
+                .as_deref()
+                .and_then(xapi::agent::Ifi::from_key)
         {
             let timestamp = json
                 .get("timestamp")

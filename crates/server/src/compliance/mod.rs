@@ -1246,6 +1246,7 @@ pub async fn check_gxp<S: Store>(
     let refused = |refusal: compliance::GxpRefusal| match refusal {
         compliance::GxpRefusal::OwnRecord
         | compliance::GxpRefusal::NotQa
+        | compliance::GxpRefusal::NotPersonal
         | compliance::GxpRefusal::NotOwn(_) => {
             ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal.to_string())
         }
@@ -1265,6 +1266,7 @@ pub async fn check_gxp<S: Store>(
     }
     for void in statements.iter().filter(|a| a.voiding) {
         let Some(target) = void.target else { continue };
+        let target_id = target;
         let in_batch = statements
             .iter()
             .find(|a| a.id == target)
@@ -1276,7 +1278,16 @@ pub async fn check_gxp<S: Store>(
                 .await?
                 .and_then(|s| serde_json::from_str::<Value>(&s.json).ok()),
         };
-        let Some(target) = target else { continue };
+        let Some(target) = target else {
+            if store.statement(target_id, true).await?.is_some() {
+                // Voided already: this void changes nothing.
+                continue;
+            }
+            // A void stored before its target would void it on arrival, past every rule here.
+            return Err(ApiError::bad_request(format!(
+                "statement {target_id} is not stored: under the GxP profile a void names a statement already stored (regulated.md A4)"
+            )));
+        };
         policy
             .check_void(&void.statement, &target, Some(voider), now)
             .map_err(refused)?;

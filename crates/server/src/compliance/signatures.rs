@@ -43,18 +43,45 @@ const MIN_PASSWORD: usize = 12;
 /// The ledger principal of a lock-out.
 const PRINCIPAL: &str = "attest:signatures";
 
-/// Wrong signing passwords in a row, per (store, person), on this node.
+/// Signing attempts per (store, person), on this node: wrong passwords in a row, and attempts
+/// being checked now. An attempt takes its slot before its password is checked, so parallel
+/// guesses cannot get past the lock-out: at most [`MAX_FAILURES`] are ever checked.
 #[derive(Default)]
-pub struct Failures(Mutex<HashMap<(String, String), u32>>);
+pub struct Failures(Mutex<HashMap<(String, String), Attempts>>);
+
+#[derive(Default)]
+struct Attempts {
+    failures: u32,
+    in_flight: u32,
+}
 
 impl Failures {
-    fn failed(&self, store: &str, person: &str) -> u32 {
+    /// Takes a slot for one attempt; `false` when the failures and the attempts under way
+    /// already use up the allowance.
+    fn begin(&self, store: &str, person: &str) -> bool {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry((store.into(), person.into())).or_default();
-        *n += 1;
-        *n
+        let a = map.entry((store.into(), person.into())).or_default();
+        if a.failures + a.in_flight >= MAX_FAILURES {
+            return false;
+        }
+        a.in_flight += 1;
+        true
     }
 
+    /// Ends an attempt; returns the wrong passwords in a row now.
+    fn end(&self, store: &str, person: &str, right: bool) -> u32 {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let a = map.entry((store.into(), person.into())).or_default();
+        a.in_flight = a.in_flight.saturating_sub(1);
+        if right {
+            a.failures = 0;
+        } else {
+            a.failures += 1;
+        }
+        a.failures
+    }
+
+    /// A new enrolment starts the count again.
     fn clear(&self, store: &str, person: &str) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(&(store.to_string(), person.to_string()));
@@ -447,15 +474,36 @@ async fn authenticate<S: Store>(
             "the signing password of '{person}' has expired: a new enrolment is needed"
         )));
     }
+    if !state.signing_failures.begin(store, person) {
+        return Err(refused(format!(
+            "'{person}' may not sign now: {MAX_FAILURES} wrong passwords in a row, or as many attempts under way (a new enrolment unlocks)"
+        )));
+    }
     let (secret, hash) = (password.to_string(), credential.secret_hash.clone());
     let right = tokio::task::spawn_blocking(move || store::verify_secret(&secret, &hash))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal);
+    let right = match right {
+        Ok(right) => right,
+        Err(e) => {
+            state.signing_failures.end(store, person, false);
+            return Err(e);
+        }
+    };
+    let failures = state.signing_failures.end(store, person, right);
     if right {
-        state.signing_failures.clear(store, person);
+        // Revoked (a lock-out, a new enrolment) while the password was checked: refused.
+        let still = active_signing(state, store, person)
+            .await?
+            .iter()
+            .any(|c| c.key == credential.key && c.is_active(Timestamp::now()));
+        if !still {
+            return Err(refused(format!(
+                "the signing password of '{person}' was revoked while it was checked"
+            )));
+        }
         return Ok(());
     }
-    let failures = state.signing_failures.failed(store, person);
     tracing::warn!(
         store,
         person,
@@ -468,7 +516,6 @@ async fn authenticate<S: Store>(
             .default_store()
             .change_credential(PRINCIPAL.into(), credential.key, CredentialChange::Revoke)
             .await?;
-        state.signing_failures.clear(store, person);
         tracing::warn!(
             store,
             person,

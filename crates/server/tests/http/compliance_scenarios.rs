@@ -947,27 +947,56 @@ async fn s4_a_void_of_gxp_evidence_needs_a_reason_and_not_the_learner_a4() {
     let ann = json!({"account": {"homePage": "https://hr.example", "name": "E1"}});
     let bob = json!({"account": {"homePage": "https://hr.example", "name": "E2"}});
     let reason = json!({"code": "WRONG_LEARNER", "text": "recorded for Ann, done by Bob"});
-    // B2 (3): only QA voids GxP evidence; Quinn (QA1) holds the QA role, Bob does not.
+    // B2 (3), A7: only QA voids GxP evidence, with their own credential; Quinn (QA1) holds the
+    // QA role and has a credential of her own, the LMS's credential belongs to no one.
     let not_qa = server
         .post_statements(&void(bob.clone(), Some(reason.clone())))
         .await;
     assert_eq!(not_qa.status(), 403, "no QA role yet for anyone");
+    let created = reqwest::Client::new()
+        .post(server.url("/api/admin/credentials"))
+        .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET))
+        .json(&json!({"name": "Quinn QA", "key": "quinn", "secret": "quinn-secret"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(created.status(), 201);
+    let original: Value = server
+        .get_statements(&format!("statementId={id}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let own = json!({"account": {"homePage": original["authority"]["account"]["homePage"], "name": "quinn"}});
     let (status, body) = facts(
         &server,
         json!([{"kind": "person", "id": "quinn", "name": "Quinn QA"},
                {"kind": "person_identifier", "person": "quinn", "agent": qa},
+               {"kind": "person_identifier", "person": "quinn", "agent": own},
                {"kind": "role", "person": "quinn", "role": "QA", "valid_from": "2020-01-01T00:00:00Z"}]),
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    let as_quinn = |body: Value| {
+        reqwest::Client::new()
+            .post(server.url("/xapi/statements"))
+            .basic_auth("quinn", Some("quinn-secret"))
+            .header("X-Experience-API-Version", "1.0.3")
+            .json(&body)
+            .send()
+    };
+    let lms = server
+        .post_statements(&void(qa.clone(), Some(reason.clone())))
+        .await;
+    assert_eq!(lms.status(), 403, "the LMS's credential names QA as actor");
+    let text = lms.text().await.expect("body");
+    assert!(text.contains("own credential"), "{text}");
     let not_qa = server
         .post_statements(&void(bob, Some(reason.clone())))
         .await;
     assert_eq!(not_qa.status(), 403);
-    let text = not_qa.text().await.expect("body");
-    assert!(text.contains("QA role"), "{text}");
 
-    let no_reason = server.post_statements(&void(qa.clone(), None)).await;
+    let no_reason = as_quinn(void(qa.clone(), None)).await.expect("send");
     assert_eq!(no_reason.status(), 400);
     let text = no_reason.text().await.expect("body");
     assert!(text.contains("reason"), "{text}");
@@ -990,10 +1019,21 @@ async fn s4_a_void_of_gxp_evidence_needs_a_reason_and_not_the_learner_a4() {
     let batch = server
         .post_statements(&json!([other, {
             "actor": qa, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
-            "object": {"objectType": "StatementRef", "id": other_id}
+            "object": {"objectType": "StatementRef", "id": other_id},
+            "context": {"extensions": {"https://qms.example/gxp/ext/reason": "typo"}}
         }]))
         .await;
-    assert_eq!(batch.status(), 400, "the batch is refused whole");
+    assert_eq!(batch.status(), 403, "the batch is refused whole");
+    // A void may not come before its target: it would void it on arrival past these rules.
+    let early = as_quinn(void(qa.clone(), Some(reason.clone())))
+        .await
+        .expect("send");
+    assert_eq!(early.status(), 200, "the stored target");
+    let early_target = uuid();
+    let mut before = void(qa.clone(), Some(reason.clone()));
+    before["object"]["id"] = json!(early_target);
+    let refused = as_quinn(before).await.expect("send");
+    assert_eq!(refused.status(), 400);
     assert_eq!(
         server
             .get_statements(&format!("statementId={other_id}"))
@@ -1002,10 +1042,8 @@ async fn s4_a_void_of_gxp_evidence_needs_a_reason_and_not_the_learner_a4() {
         404
     );
 
-    let void_id = server
-        .store(&void(qa, Some(reason.clone())))
-        .await
-        .remove(0);
+    let early: Vec<String> = early.json().await.expect("ids");
+    let void_id = early[0].clone();
     assert_eq!(
         server
             .get_statements(&format!("statementId={id}"))
