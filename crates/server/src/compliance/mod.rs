@@ -40,6 +40,10 @@ pub fn routes<S: Store>() -> Router<Shared<S>> {
         .route("/reports/expiring", get(expiring::<S>))
         .route("/quality-events/{id}", get(quality_event::<S>))
         .route("/signers", post(signatures::enrol::<S>))
+        .route(
+            "/signers/{person}/password",
+            post(signatures::change_password::<S>),
+        )
         .route("/evidence", get(evidence_pack::pack::<S>))
         .route(
             "/signatures",

@@ -196,7 +196,9 @@ pub async fn enrol<S: Store>(
         .create_credential(
             auth.credential.principal(),
             NewCredential {
-                key: format!("sign:{store}:{}:{}", e.person, Uuid::new_v4().simple()),
+                // Temporary: whoever enrolled knows it; it signs nothing until its owner changes
+                // it (regulated.md C6).
+                key: signing_key(TEMPORARY, store, &e.person),
                 secret_hash,
                 name: e.person.clone(),
                 store: store.clone(),
@@ -225,6 +227,108 @@ pub async fn enrol<S: Store>(
             "person": e.person,
             "verifiedBy": e.verified_by,
             "enrolledAt": credential.created.to_string(),
+            "expires": answers::time(credential.expires),
+        })),
+    )
+        .into_response())
+}
+
+/// The key prefix of a signing credential set at enrolment, which must be changed before it
+/// signs, and of one its owner set.
+const TEMPORARY: &str = "signtmp";
+const OWN: &str = "sign";
+
+fn signing_key(kind: &str, store: &str, person: &str) -> String {
+    format!("{kind}:{store}:{person}:{}", Uuid::new_v4().simple())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PasswordChange {
+    password: String,
+    new_password: String,
+}
+
+/// `POST /signers/{person}/password` with `{"password", "newPassword"}`: the signer replaces
+/// their password (the temporary one of an enrolment, or their own). The current password is
+/// checked like a signature's, lock-out included.
+pub async fn change_password<S: Store>(
+    State(state): State<Shared<S>>,
+    auth: Authenticated<S>,
+    axum::extract::Path(person): axum::extract::Path<String>,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    auth.require(&[Scope::StatementsWrite], "change a signing password")?;
+    Params::parse(query.as_deref(), &[])?;
+    let c: PasswordChange = parse(&body)?;
+    if c.new_password.chars().count() < MIN_PASSWORD {
+        return Err(ApiError::bad_request(format!(
+            "newPassword: a signing password has at least {MIN_PASSWORD} characters"
+        )));
+    }
+    if c.new_password == c.password {
+        return Err(ApiError::bad_request(
+            "newPassword: a new password differs from the current one",
+        ));
+    }
+    let store = &auth.credential.store;
+    // Not through the credential that enrolled the signer: whoever holds it knows the temporary
+    // password (regulated.md C6 wants misuse to take two people).
+    let enrolled_by = auth
+        .store
+        .facts(store::Page::ALL)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|f| {
+            f.kind == "signer"
+                && serde_json::from_str::<Value>(&f.body)
+                    .is_ok_and(|b| b["person"].as_str() == Some(person.as_str()))
+        })
+        .map(|f| f.principal);
+    if enrolled_by.as_deref() == Some(auth.credential.principal().as_str()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "'{person}' changes the enrolment password through another client than the one that enrolled them (regulated.md C6)"
+            ),
+        ));
+    }
+    let old = authenticate(&state, store, &person, &c.password, true).await?;
+    let new_password = c.new_password.clone();
+    let secret_hash = tokio::task::spawn_blocking(move || store::hash_secret(&new_password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let default = state.stores.default_store();
+    let credential = default
+        .create_credential(
+            auth.credential.principal(),
+            NewCredential {
+                key: signing_key(OWN, store, &person),
+                secret_hash,
+                name: person.clone(),
+                store: store.clone(),
+                kind: CredentialKind::Signer,
+                scopes: Vec::new(),
+                expires: old.expires,
+            },
+        )
+        .await?;
+    default
+        .change_credential(
+            auth.credential.principal(),
+            old.key,
+            CredentialChange::Revoke,
+        )
+        .await?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "person": person,
+            "changedAt": credential.created.to_string(),
             "expires": answers::time(credential.expires),
         })),
     )
@@ -315,7 +419,14 @@ pub async fn sign<S: Store>(
             )));
         }
     }
-    authenticate(&state, &auth.credential.store, &s.signer, &s.password).await?;
+    authenticate(
+        &state,
+        &auth.credential.store,
+        &s.signer,
+        &s.password,
+        false,
+    )
+    .await?;
 
     let record = match s.statement {
         Some(id) => training_record(&state, &auth, id, meaning, &s.signer).await?,
@@ -462,7 +573,8 @@ async fn authenticate<S: Store>(
     store: &str,
     person: &str,
     password: &str,
-) -> Result<(), ApiError> {
+    temporary_allowed: bool,
+) -> Result<Credential, ApiError> {
     let refused = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "signature_refused", m);
     let Some(credential) = active_signing(state, store, person).await?.pop() else {
         return Err(refused(format!(
@@ -502,7 +614,12 @@ async fn authenticate<S: Store>(
                 "the signing password of '{person}' was revoked while it was checked"
             )));
         }
-        return Ok(());
+        if !temporary_allowed && credential.key.starts_with(&format!("{TEMPORARY}:")) {
+            return Err(refused(format!(
+                "the password '{person}' was enrolled with is temporary: '{person}' changes it first (POST /api/compliance/signers/{person}/password), so that no one else knows it (regulated.md C6)"
+            )));
+        }
+        return Ok(credential);
     }
     tracing::warn!(
         store,

@@ -68,17 +68,49 @@ async fn plant(server: &TestServer) {
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    // The signers' own client (a kiosk on the shop floor).
+    let kiosk = reqwest::Client::new()
+        .post(server.url("/api/admin/credentials"))
+        .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET))
+        .json(&json!({"name": "kiosk", "key": "kiosk", "secret": "kiosk-secret", "scopes": ["statements/write"]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(kiosk.status(), 201);
 }
 
+/// The password given at enrolment: temporary, it signs nothing (regulated.md C6).
+const TEMPORARY: &str = "temporary-password-1";
+
+/// Enrols `person` with a temporary password, then (when that worked) has them change it to
+/// [`PASSWORD`], as a signer does before their first signature.
 async fn enrol(server: &TestServer, person: &str, verified_by: &str) -> (u16, Value) {
-    send(
+    let enrolled = send(
         server,
         Method::POST,
         "/api/compliance/signers",
-        json!({"person": person, "password": PASSWORD, "verifiedBy": verified_by,
+        json!({"person": person, "password": TEMPORARY, "verifiedBy": verified_by,
                "identityEvidence": "passport checked in person", "reason": "new signer"}),
     )
-    .await
+    .await;
+    if enrolled.0 == 201 {
+        let (status, body) = change_password(server, person, TEMPORARY, PASSWORD).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    enrolled
+}
+
+/// Through the signer's own client (the kiosk), not the one that enrolled them.
+async fn change_password(server: &TestServer, person: &str, from: &str, to: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(server.url(&format!("/api/compliance/signers/{person}/password")))
+        .basic_auth("kiosk", Some("kiosk-secret"))
+        .json(&json!({"password": from, "newPassword": to}))
+        .send()
+        .await
+        .expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
 }
 
 async fn sign(server: &TestServer, body: Value) -> (u16, Value) {
@@ -591,4 +623,59 @@ async fn a_cmi5_waiver_counts_with_a_qa_waiver_approval() {
         "{waived}"
     );
     assert_eq!(q["signatures"][0]["printedName"], "Qed Example");
+}
+
+/// C6: the password given at enrolment is known to whoever enrolled the signer, so it signs
+/// nothing: the signer first replaces it with one of their own (checked like a signature).
+#[tokio::test]
+async fn c6_an_enrolment_password_signs_nothing_until_its_owner_changes_it() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    let (status, body) = send(
+        &server,
+        Method::POST,
+        "/api/compliance/signers",
+        json!({"person": "bob", "password": TEMPORARY, "verifiedBy": "qed",
+               "identityEvidence": "badge", "reason": "new approver"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let approve = |password: &str| json!({"signer": "bob", "password": password, "meaning": "APPROVED", "procedure": "SOP-9", "version": "1"});
+    let (status, body) = sign(&server, approve(TEMPORARY)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("temporary"),
+        "{body}"
+    );
+    for (from, to, want) in [
+        ("not the password", PASSWORD, 401),
+        (TEMPORARY, "short", 400),
+        (TEMPORARY, TEMPORARY, 400),
+    ] {
+        let (status, body) = change_password(&server, "bob", from, to).await;
+        assert_eq!(status, want, "{from} -> {to}: {body}");
+    }
+    // Not through the client that enrolled Bob: it knows the temporary password.
+    let (status, body) = send(
+        &server,
+        Method::POST,
+        "/api/compliance/signers/bob/password",
+        json!({"password": TEMPORARY, "newPassword": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = change_password(&server, "bob", TEMPORARY, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = sign(&server, approve(TEMPORARY)).await;
+    assert_eq!(status, 401, "the temporary password is gone: {body}");
+    let (status, body) = sign(&server, approve(PASSWORD)).await;
+    assert_eq!(status, 201, "{body}");
+    // And again, from one own password to the next.
+    let (status, body) = change_password(&server, "bob", PASSWORD, "another long password").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = change_password(&server, "nobody", PASSWORD, "another long password").await;
+    assert_eq!(status, 401);
 }
