@@ -70,6 +70,8 @@ pub struct AppState<S> {
     engines: compliance::cache::Engines,
     /// Wrong signing passwords in a row (regulated.md C7 lock-out).
     signing_failures: compliance::signatures::Failures,
+    /// Signatures being written on this node (one at a time per signer, record and meaning).
+    signatures_in_progress: compliance::signatures::InProgress,
 }
 
 impl<S> AppState<S> {
@@ -82,6 +84,7 @@ impl<S> AppState<S> {
             deriver: Default::default(),
             engines: Default::default(),
             signing_failures: Default::default(),
+            signatures_in_progress: Default::default(),
         })
     }
 }

@@ -49,6 +49,32 @@ const PRINCIPAL: &str = "attest:signatures";
 #[derive(Default)]
 pub struct Failures(Mutex<HashMap<(String, String), Attempts>>);
 
+/// Signatures being written on this node, by (store, signer, record, meaning): a second identical
+/// request waits for none of them and is refused (409), rather than both being written.
+#[derive(Default)]
+pub struct InProgress(Mutex<std::collections::HashSet<String>>);
+
+/// Holds a signature's place in [`InProgress`] until it is written (or fails).
+struct Writing<'a> {
+    set: &'a InProgress,
+    key: String,
+}
+
+impl InProgress {
+    fn begin(&self, key: String) -> Option<Writing<'_>> {
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(key.clone())
+            .then_some(Writing { set: self, key })
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let mut set = self.set.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.remove(&self.key);
+    }
+}
+
 #[derive(Default)]
 struct Attempts {
     failures: u32,
@@ -437,6 +463,26 @@ pub async fn sign<S: Store>(
             );
             version_record(&state, &auth, procedure, version, meaning).await?
         }
+    };
+    let writing = state.signatures_in_progress.begin(format!(
+        "{}\n{}\n{}\n{}",
+        auth.credential.store,
+        s.signer,
+        record
+            .statement
+            .map_or(record.activity.clone(), |id| id.to_string()),
+        meaning.name()
+    ));
+    let Some(_writing) = writing else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "{} is signing this record as {} in another request",
+                s.signer,
+                meaning.name()
+            ),
+        ));
     };
     let signer = s.signer.clone();
     let (printed_name, ifi, already, time_zone, holds_role) = {

@@ -679,3 +679,30 @@ async fn c6_an_enrolment_password_signs_nothing_until_its_owner_changes_it() {
     let (status, _) = change_password(&server, "nobody", PASSWORD, "another long password").await;
     assert_eq!(status, 401);
 }
+
+/// Two identical signing requests at once: one signature is written, the other request is 409.
+#[tokio::test]
+async fn two_identical_signatures_at_once_write_one() {
+    let server = TestServer::start().await;
+    plant(&server).await;
+    assert_eq!(enrol(&server, "bob", "qed").await.0, 201);
+    let approve = json!({"signer": "bob", "password": PASSWORD, "meaning": "APPROVED",
+                         "procedure": "SOP-9", "version": "1"});
+    let (a, b) = tokio::join!(
+        sign(&server, approve.clone()),
+        sign(&server, approve.clone())
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{a:?} {b:?}");
+    let list = get(
+        &server,
+        "/api/compliance/signatures?procedure=SOP-9&version=1",
+    )
+    .await;
+    assert_eq!(
+        list["signatures"].as_array().map(Vec::len),
+        Some(1),
+        "{list}"
+    );
+}
