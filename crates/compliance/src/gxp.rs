@@ -76,7 +76,7 @@ pub enum GxpRefusal {
     NotPersonal,
     /// A void of GxP evidence by someone who does not hold the QA role (403; regulated.md B2).
     #[error(
-        "only QA voids GxP evidence: the actor of the void must be a person holding the QA role (regulated.md B2)"
+        "only QA voids GxP evidence: the void is sent with the own credential of a person holding the QA role (regulated.md B2)"
     )]
     NotQa,
     /// The learner voiding their own evidence (403).
