@@ -114,6 +114,16 @@ impl Failures {
     }
 }
 
+/// A signing password has at least [`MIN_PASSWORD`] characters (regulated.md C7).
+fn long_enough(field: &str, password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(ApiError::bad_request(format!(
+            "{field}: a signing password has at least {MIN_PASSWORD} characters"
+        )));
+    }
+    Ok(())
+}
+
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let value = xapi::json::parse_strict(body)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
@@ -143,11 +153,7 @@ pub async fn enrol<S: Store>(
     auth.require(&[Scope::All], "enrol signers")?;
     Params::parse(query.as_deref(), &[])?;
     let e: Enrolment = parse(&body)?;
-    if e.password.chars().count() < MIN_PASSWORD {
-        return Err(ApiError::bad_request(format!(
-            "password: a signing password has at least {MIN_PASSWORD} characters"
-        )));
-    }
+    long_enough("password", &e.password)?;
     if e.reason.trim().is_empty() {
         return Err(ApiError::bad_request(
             "reason: every change of GMP-relevant data needs a reason (Annex 11 §9)",
@@ -288,11 +294,7 @@ pub async fn change_password<S: Store>(
     auth.require(&[Scope::StatementsWrite], "change a signing password")?;
     Params::parse(query.as_deref(), &[])?;
     let c: PasswordChange = parse(&body)?;
-    if c.new_password.chars().count() < MIN_PASSWORD {
-        return Err(ApiError::bad_request(format!(
-            "newPassword: a signing password has at least {MIN_PASSWORD} characters"
-        )));
-    }
+    long_enough("newPassword", &c.new_password)?;
     if c.new_password == c.password {
         return Err(ApiError::bad_request(
             "newPassword: a new password differs from the current one",
