@@ -1366,10 +1366,11 @@ impl Engine {
             .flatten()
             .next()
             .and_then(|e| self.person_of(&e.ifi, k))?;
-        // A signature vouches for the record as it stood when signed: it must come after the
-        // latest of the statements (regulated.md 2.3: read and understood after the view), so an
-        // old signature does not carry over to a new pair of attempts.
-        let latest = statements.iter().flatten().map(|e| e.timestamp).max()?;
+        // A signature vouches for the record as it stood when signed: it must be stored after
+        // the latest of the statements was (regulated.md 2.3: read and understood after the
+        // view), so an old signature does not carry over to a new pair of attempts. Both are
+        // LRS times: a device clock running ahead cannot make a signature look too early.
+        let latest = statements.iter().flatten().map(|e| e.stored).max()?;
         needed
             .iter()
             .map(|&meaning| {
@@ -1381,7 +1382,7 @@ impl Engine {
                     .find(|s| {
                         s.known_at(k)
                             && s.timestamp <= t
-                            && s.timestamp >= latest
+                            && s.stored >= latest
                             && s.signature.as_deref().is_some_and(|sig| {
                                 sig.meaning == meaning
                                     && match meaning {

@@ -546,12 +546,6 @@ impl Fact {
         if ids.iter().any(|id| id.trim().is_empty() || id.len() > 200) {
             return malformed("identifiers are 1 to 200 characters, not blank");
         }
-        if let Fact::Requirement { id, .. } = &fact
-            && id.contains('/')
-        {
-            // `R/ITEM` names the requirements a curriculum requirement becomes.
-            return malformed("a requirement id has no '/' (R/ITEM names a curriculum's items)");
-        }
         if let Fact::PersonIdentifier { agent, .. } = &fact {
             xapi::validate_agent(agent, xapi::Version::V2_0_0)
                 .map_err(|e| FactError::Agent(e.to_string()))?;

@@ -742,10 +742,6 @@ fn malformed_facts_are_refused_with_the_reason() {
     );
     refused(rule(json!({"waiver_reasons": ["Because"]})), "cmi5 reason");
     refused(
-        with(json!({"id": "R/SOP-1", "function": "F"})),
-        "has no '/'",
-    );
-    refused(
         json!({"kind": "signer", "person": "ann", "verified_by": "ann", "identity_evidence": "x"}),
         "another person",
     );

@@ -160,6 +160,8 @@ impl Recorded {
 /// Why a batch was refused: which fact (by index) and what is wrong.
 enum Refusal {
     Conflict(usize, String),
+    /// A fact that may not be recorded (any more), though it parses (400).
+    Invalid(usize, String),
     Store(ApiError),
 }
 
@@ -171,6 +173,9 @@ impl Refusal {
                 "conflict",
                 format!("{}: {message}", name(i)),
             ),
+            Refusal::Invalid(i, message) => {
+                ApiError::bad_request(format!("{}: {message}", name(i)))
+            }
             Refusal::Store(e) => e,
         }
     }
@@ -331,6 +336,16 @@ async fn record_once<S: Store>(
                 placed.push((Placed::Written(*n), true));
             }
             _ => {
+                // Checked here, on facts to be written, not in `Fact::parse`: facts recorded
+                // before this rule must still load.
+                if let Fact::Requirement { id, .. } = fact
+                    && id.contains('/')
+                {
+                    return Err(Refusal::Invalid(
+                        i,
+                        "a requirement id has no '/' (R/ITEM names a curriculum's items)".into(),
+                    ));
+                }
                 if let Some(message) = shared_activity(fact, current.values().map(|(_, f)| *f)) {
                     return Err(Refusal::Conflict(i, message));
                 }

@@ -43,11 +43,73 @@ const MIN_PASSWORD: usize = 12;
 /// The ledger principal of a lock-out.
 const PRINCIPAL: &str = "attest:signatures";
 
-/// Signing attempts per (store, person), on this node: wrong passwords in a row, and attempts
+/// Signing attempts per signing credential, on this node: wrong passwords in a row, and attempts
 /// being checked now. An attempt takes its slot before its password is checked, so parallel
-/// guesses cannot get past the lock-out: at most [`MAX_FAILURES`] are ever checked.
+/// guesses cannot get past the lock-out: at most [`MAX_FAILURES`] are ever checked. Keyed by the
+/// credential, so a new enrolment (a new credential) starts from nothing, whatever attempts on
+/// the old one are still under way.
 #[derive(Default)]
-pub struct Failures(Mutex<HashMap<(String, String), Attempts>>);
+pub struct Failures(Mutex<HashMap<String, Attempts>>);
+
+#[derive(Default)]
+struct Attempts {
+    failures: u32,
+    in_flight: u32,
+}
+
+/// One attempt's slot: ended by [`Attempt::finish`], or as a wrong password when dropped
+/// unfinished (a request cancelled while its password was checked).
+struct Attempt<'a> {
+    failures: &'a Failures,
+    key: String,
+    finished: bool,
+}
+
+impl Failures {
+    /// Takes a slot for one attempt; `None` when the failures and the attempts under way already
+    /// use up the allowance.
+    fn begin(&self, key: &str) -> Option<Attempt<'_>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let a = map.entry(key.to_string()).or_default();
+        if a.failures + a.in_flight >= MAX_FAILURES {
+            return None;
+        }
+        a.in_flight += 1;
+        Some(Attempt {
+            failures: self,
+            key: key.to_string(),
+            finished: false,
+        })
+    }
+
+    fn end(&self, key: &str, right: bool) -> u32 {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let a = map.entry(key.to_string()).or_default();
+        a.in_flight = a.in_flight.saturating_sub(1);
+        if right {
+            a.failures = 0;
+        } else {
+            a.failures += 1;
+        }
+        a.failures
+    }
+}
+
+impl Attempt<'_> {
+    /// Ends the attempt; returns the wrong passwords in a row now.
+    fn finish(mut self, right: bool) -> u32 {
+        self.finished = true;
+        self.failures.end(&self.key, right)
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.failures.end(&self.key, false);
+        }
+    }
+}
 
 /// Signatures being written on this node, by (store, signer, record, meaning): a second identical
 /// request waits for none of them and is refused (409), rather than both being written.
@@ -72,45 +134,6 @@ impl Drop for Writing<'_> {
     fn drop(&mut self) {
         let mut set = self.set.0.lock().unwrap_or_else(|e| e.into_inner());
         set.remove(&self.key);
-    }
-}
-
-#[derive(Default)]
-struct Attempts {
-    failures: u32,
-    in_flight: u32,
-}
-
-impl Failures {
-    /// Takes a slot for one attempt; `false` when the failures and the attempts under way
-    /// already use up the allowance.
-    fn begin(&self, store: &str, person: &str) -> bool {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let a = map.entry((store.into(), person.into())).or_default();
-        if a.failures + a.in_flight >= MAX_FAILURES {
-            return false;
-        }
-        a.in_flight += 1;
-        true
-    }
-
-    /// Ends an attempt; returns the wrong passwords in a row now.
-    fn end(&self, store: &str, person: &str, right: bool) -> u32 {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let a = map.entry((store.into(), person.into())).or_default();
-        a.in_flight = a.in_flight.saturating_sub(1);
-        if right {
-            a.failures = 0;
-        } else {
-            a.failures += 1;
-        }
-        a.failures
-    }
-
-    /// A new enrolment starts the count again.
-    fn clear(&self, store: &str, person: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&(store.to_string(), person.to_string()));
     }
 }
 
@@ -252,7 +275,6 @@ pub async fn enrol<S: Store>(
                 .await?;
         }
     }
-    state.signing_failures.clear(store, &e.person);
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -301,26 +323,25 @@ pub async fn change_password<S: Store>(
         ));
     }
     let store = &auth.credential.store;
-    // Not through the credential that enrolled the signer: whoever holds it knows the temporary
-    // password (regulated.md C6 wants misuse to take two people).
-    let enrolled_by = auth
-        .store
-        .facts(store::Page::ALL)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|f| {
-            f.kind == "signer"
-                && serde_json::from_str::<Value>(&f.body)
-                    .is_ok_and(|b| b["person"].as_str() == Some(person.as_str()))
-        })
-        .map(|f| f.principal);
-    if enrolled_by.as_deref() == Some(auth.credential.principal().as_str()) {
+    // Only through the signer's own credential (one whose authority is recorded as their
+    // person_identifier): whoever enrolled them knows the temporary password, and must not be
+    // able to replace it with one of their own (regulated.md C6).
+    let sender = auth
+        .credential
+        .authority_ifi(&state.config.authority_home_page)
+        .key();
+    let owner = super::with_engine(&state, &auth, move |engine| {
+        engine
+            .person_of(&sender, Timestamp::now())
+            .map(str::to_string)
+    })
+    .await?;
+    if owner.as_deref() != Some(person.as_str()) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             format!(
-                "'{person}' changes the enrolment password through another client than the one that enrolled them (regulated.md C6)"
+                "'{person}' changes their signing password with their own credential (one whose authority is recorded as their person_identifier; regulated.md C6)"
             ),
         ));
     }
@@ -634,23 +655,17 @@ async fn authenticate<S: Store>(
             "the signing password of '{person}' has expired: a new enrolment is needed"
         )));
     }
-    if !state.signing_failures.begin(store, person) {
+    let Some(attempt) = state.signing_failures.begin(&credential.key) else {
         return Err(refused(format!(
             "'{person}' may not sign now: {MAX_FAILURES} wrong passwords in a row, or as many attempts under way (a new enrolment unlocks)"
         )));
-    }
+    };
     let (secret, hash) = (password.to_string(), credential.secret_hash.clone());
+    // An error or a cancelled request ends the attempt as a wrong password (the slot's Drop).
     let right = tokio::task::spawn_blocking(move || store::verify_secret(&secret, &hash))
         .await
-        .map_err(ApiError::internal);
-    let right = match right {
-        Ok(right) => right,
-        Err(e) => {
-            state.signing_failures.end(store, person, false);
-            return Err(e);
-        }
-    };
-    let failures = state.signing_failures.end(store, person, right);
+        .map_err(ApiError::internal)?;
+    let failures = attempt.finish(right);
     if right {
         // Revoked (a lock-out, a new enrolment) while the password was checked: refused.
         let still = active_signing(state, store, person)

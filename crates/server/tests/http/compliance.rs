@@ -376,3 +376,50 @@ async fn an_activity_iri_names_one_version() {
         assert_eq!(fact(&server, clash.clone()).await, 409, "{clash}");
     }
 }
+
+/// A void stored before its target (xAPI lets it arrive first): the target is voided from the
+/// start, also for an engine already built and brought up to date statement by statement.
+#[tokio::test]
+async fn a_statement_whose_void_came_first_never_counts() {
+    let server = TestServer::start().await;
+    master_data(&server).await;
+    let now = || enc(&jiff::Timestamp::now().to_string());
+    let before = status(
+        &server,
+        &format!("person=ann&procedure=SOP-123&at={}", now()),
+    )
+    .await;
+    assert_eq!(before["status"], "NOT_QUALIFIED", "the engine is built now");
+    let target = uuid();
+    server
+        .store(
+            &json!({"actor": {"account": {"homePage": "https://hr.example", "name": "QA9"}},
+                       "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+                       "object": {"objectType": "StatementRef", "id": target}}),
+        )
+        .await;
+    let mut late = passed(0.9, "2026-02-01T09:00:00Z");
+    late["id"] = json!(target);
+    server.store(&late).await;
+    let after = status(
+        &server,
+        &format!("person=ann&procedure=SOP-123&at={}", now()),
+    )
+    .await;
+    assert_eq!(after["status"], "NOT_QUALIFIED", "{after}");
+}
+
+/// `R/ITEM` names the requirements of a curriculum requirement: no explicit requirement id has
+/// a '/' (400, nothing recorded).
+#[tokio::test]
+async fn a_requirement_id_has_no_slash() {
+    let server = TestServer::start().await;
+    master_data(&server).await;
+    let status = fact(
+        &server,
+        json!({"kind": "requirement", "id": "PACK/SOP-123", "function": "packaging", "procedure": "SOP-123",
+               "valid_from": "2025-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+}

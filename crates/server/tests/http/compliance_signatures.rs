@@ -68,15 +68,31 @@ async fn plant(server: &TestServer) {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    // The signers' own client (a kiosk on the shop floor).
-    let kiosk = reqwest::Client::new()
-        .post(server.url("/api/admin/credentials"))
-        .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET))
-        .json(&json!({"name": "kiosk", "key": "kiosk", "secret": "kiosk-secret", "scopes": ["statements/write"]}))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(kiosk.status(), 201);
+    // Each person's own credential: its authority (an account on this LRS named by its key) is
+    // recorded as one of their identifiers.
+    let home = server::Config::default().authority_home_page;
+    for person in ["ann", "bob", "qed"] {
+        let created = reqwest::Client::new()
+            .post(server.url("/api/admin/credentials"))
+            .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET))
+            .json(
+                &json!({"name": person, "key": format!("{person}-own"), "secret": "own-secret",
+                          "scopes": ["statements/write"]}),
+            )
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(created.status(), 201);
+        let (status, body) = send(
+            server,
+            Method::POST,
+            "/api/compliance/facts",
+            json!({"reason": "own credential", "fact": {"kind": "person_identifier", "person": person,
+                   "agent": {"account": {"homePage": home, "name": format!("{person}-own")}}}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
 }
 
 /// The password given at enrolment: temporary, it signs nothing (regulated.md C6).
@@ -100,11 +116,11 @@ async fn enrol(server: &TestServer, person: &str, verified_by: &str) -> (u16, Va
     enrolled
 }
 
-/// Through the signer's own client (the kiosk), not the one that enrolled them.
+/// Through the signer's own credential (key `<person>-own`), not the one that enrolled them.
 async fn change_password(server: &TestServer, person: &str, from: &str, to: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(server.url(&format!("/api/compliance/signers/{person}/password")))
-        .basic_auth("kiosk", Some("kiosk-secret"))
+        .basic_auth(format!("{person}-own"), Some("own-secret"))
         .json(&json!({"password": from, "newPassword": to}))
         .send()
         .await
@@ -658,7 +674,8 @@ async fn c6_an_enrolment_password_signs_nothing_until_its_owner_changes_it() {
         let (status, body) = change_password(&server, "bob", from, to).await;
         assert_eq!(status, want, "{from} -> {to}: {body}");
     }
-    // Not through the client that enrolled Bob: it knows the temporary password.
+    // Not through any credential but Bob's own: the one that enrolled him knows the temporary
+    // password, and so may others.
     let (status, body) = send(
         &server,
         Method::POST,

@@ -339,7 +339,11 @@ pub(crate) fn statements_after(
 ) -> Result<Vec<EvidenceRow>, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     conn.rows(
-        "SELECT s.seq, s.json, s.stored_us, t.json FROM statements s
+        // A statement's void may be stored before it (xAPI allows it): then the row says so,
+        // since the void's own row came first and found nothing to void.
+        "SELECT s.seq, s.json, s.stored_us, t.json,
+                (SELECT min(v.stored_us) FROM statements v WHERE v.target = s.id AND v.voiding)
+         FROM statements s
          LEFT JOIN statements t ON s.voiding AND t.id = s.target
          WHERE s.seq > $1 ORDER BY s.seq LIMIT $2",
         &[Arg::Int(after), Arg::Int(limit)],
@@ -350,7 +354,7 @@ pub(crate) fn statements_after(
             seq: row.int(0)?,
             json: row.text(1)?,
             stored: micros(row.int(2)?)?,
-            voided: None,
+            voided: row.opt_int(4)?.map(micros).transpose()?,
             voids: row.opt_text(3)?,
         })
     })
