@@ -125,8 +125,9 @@ struct Writing<'a> {
 impl InProgress {
     fn begin(&self, key: String) -> Option<Writing<'_>> {
         let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        set.insert(key.clone())
-            .then_some(Writing { set: self, key })
+        // `then`, not `then_some`: a guard made for a key already held would be dropped at once,
+        // locking the set again (a deadlock) and removing the other request's key.
+        set.insert(key.clone()).then(|| Writing { set: self, key })
     }
 }
 
@@ -989,4 +990,44 @@ pub async fn refuse_forged<S: Store>(store: &S, statements: &[Accepted]) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A second signature of the same record is refused while the first is written, without
+    /// touching the first's place (a guard made and dropped for it would deadlock).
+    #[test]
+    fn one_signature_in_progress_per_key() {
+        let set = InProgress::default();
+        let first = set.begin("k".into()).expect("free");
+        assert!(set.begin("k".into()).is_none(), "taken");
+        assert!(set.begin("k".into()).is_none(), "still taken");
+        let other = set.begin("other".into()).expect("another key");
+        drop(first);
+        assert!(set.begin("k".into()).is_some(), "free again");
+        drop(other);
+    }
+
+    /// Attempts: at most five checked at once or in a row; a dropped attempt counts as wrong.
+    #[test]
+    fn attempts_take_slots_and_a_dropped_one_counts_as_wrong() {
+        let f = Failures::default();
+        let slots: Vec<_> = (0..MAX_FAILURES)
+            .map(|_| f.begin("c").expect("a slot"))
+            .collect();
+        assert!(f.begin("c").is_none(), "five under way");
+        drop(slots);
+        assert!(f.begin("c").is_none(), "five dropped: five wrong");
+        assert!(
+            f.begin("new-enrolment").is_some(),
+            "another credential counts apart"
+        );
+        let g = Failures::default();
+        let a = g.begin("c").expect("slot");
+        assert_eq!(a.finish(false), 1);
+        let b = g.begin("c").expect("slot");
+        assert_eq!(b.finish(true), 0, "a right password starts again");
+    }
 }
