@@ -374,6 +374,26 @@ pub async fn change_password<S: Store>(
             CredentialChange::Revoke,
         )
         .await?;
+    // A re-enrolment while the password was changed (meant to shut the old password out) wins:
+    // the new password goes too.
+    if active_signing(&state, store, &person)
+        .await?
+        .iter()
+        .any(|c| c.key != credential.key)
+    {
+        default
+            .change_credential(
+                auth.credential.principal(),
+                credential.key.clone(),
+                CredentialChange::Revoke,
+            )
+            .await?;
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("'{person}' was enrolled again meanwhile: the new password is not kept"),
+        ));
+    }
     Ok((
         StatusCode::OK,
         Json(json!({
