@@ -149,8 +149,8 @@ async fn put_statement<S: Store>(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Stores accepted statements: the GxP void rules first, then the store, then the derivation of
-/// the completions they touch.
+/// Stores accepted statements: the signature and GxP rules first, then the store, then the
+/// derivation of the completions they touch.
 async fn store_statements<S: Store>(
     state: &Shared<S>,
     credential: &store::Credential,
@@ -158,8 +158,7 @@ async fn store_statements<S: Store>(
     accepted: Vec<Accepted>,
     contents: Vec<store::AttachmentContent>,
 ) -> Result<Vec<Uuid>, ApiError> {
-    crate::compliance::signatures::refuse_forged(store, &accepted).await?;
-    crate::compliance::check_gxp(
+    crate::compliance::check_statements(
         state,
         &credential.store,
         store,

@@ -1246,19 +1246,47 @@ async fn quality_event<S: Store>(
     Ok(Json(answer))
 }
 
-/// The GxP profile's rules (regulated.md A4, A6, A7, A10, S4), checked before statements are
-/// stored: GxP evidence comes from a known person, about a registered activity, with a matching
-/// revision, a `success` that agrees with its score, not dated ahead, and a reason when it is a
-/// late entry (400 otherwise); a void of GxP evidence needs a reason (400) and may not come from
-/// the learner (403). Void targets are looked up in the same batch
-/// first, then in the store. The profile is read from the facts at most once a second per store.
-pub async fn check_gxp<S: Store>(
+/// The checks on statements before they are stored: no client sends a signature or voids one
+/// (regulated.md C2, C6, 403), and the GxP profile's rules (A4, A6, A7, A10, S4): GxP evidence
+/// comes from a known person, about a registered activity, with a matching revision, a `success`
+/// that agrees with its score, not dated ahead, and a reason when it is a late entry (400
+/// otherwise); a void of GxP evidence needs a reason (400), names a stored statement (400), and
+/// comes from QA with their own credential, not from the learner (403). Each void's target is
+/// looked up once, in the same batch first, then in the store. The profile is read from the
+/// facts at most once a second per store.
+pub async fn check_statements<S: Store>(
     state: &Shared<S>,
     store_name: &str,
     store: &S,
     voider: &str,
     statements: &[store::Accepted],
 ) -> Result<(), ApiError> {
+    signatures::refuse_signature_verb(statements)?;
+    // Each void and its target: in this batch, stored (and not voided), or neither.
+    let mut voids = Vec::new();
+    for void in statements.iter().filter(|a| a.voiding) {
+        let Some(target_id) = void.target else {
+            continue;
+        };
+        let target = match statements.iter().find(|a| a.id == target_id) {
+            Some(a) => Some(a.statement.clone()),
+            None => store
+                .statement(target_id, false)
+                .await?
+                .and_then(|s| serde_json::from_str::<Value>(&s.json).ok()),
+        };
+        if target.as_ref().is_some_and(signatures::is_signature) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "statement {}: {target_id} is an electronic signature, which cannot be voided",
+                    void.id
+                ),
+            ));
+        }
+        voids.push((void, target_id, target));
+    }
     let Some(policy) = state.engines.gxp_profile(store_name, store).await? else {
         return Ok(());
     };
@@ -1283,20 +1311,7 @@ pub async fn check_gxp<S: Store>(
                 e
             })?;
     }
-    for void in statements.iter().filter(|a| a.voiding) {
-        let Some(target) = void.target else { continue };
-        let target_id = target;
-        let in_batch = statements
-            .iter()
-            .find(|a| a.id == target)
-            .map(|a| a.statement.clone());
-        let target = match in_batch {
-            Some(t) => Some(t),
-            None => store
-                .statement(target, false)
-                .await?
-                .and_then(|s| serde_json::from_str::<Value>(&s.json).ok()),
-        };
+    for (void, target_id, target) in voids {
         let Some(target) = target else {
             if store.statement(target_id, true).await?.is_some() {
                 // Voided already: this void changes nothing.

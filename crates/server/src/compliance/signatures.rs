@@ -978,38 +978,27 @@ pub async fn list<S: Store>(
     ))
 }
 
-/// Signatures are written by the signing service only: a client may neither send a statement
-/// with the signature verb nor void a signature statement (regulated.md C2, C6).
-pub async fn refuse_forged<S: Store>(store: &S, statements: &[Accepted]) -> Result<(), ApiError> {
-    let forbidden = |m: String| ApiError::new(StatusCode::FORBIDDEN, "forbidden", m);
-    for a in statements {
-        if a.statement.pointer("/verb/id").and_then(Value::as_str) == Some(compliance::SIGNED) {
-            return Err(forbidden(format!(
+/// Signatures are written by the signing service only: a client may not send a statement with
+/// the signature verb (regulated.md C2, C6). Voids of signatures are refused where void targets
+/// are read ([`super::check_statements`]).
+pub fn refuse_signature_verb(statements: &[Accepted]) -> Result<(), ApiError> {
+    match statements.iter().find(|a| is_signature(&a.statement)) {
+        Some(a) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
                 "statement {}: the verb {} is written only by the signing service (POST /api/compliance/signatures)",
                 a.id,
                 compliance::SIGNED
-            )));
-        }
-        if a.voiding
-            && let Some(target) = a.target
-            && let Some(stored) = store.statement(target, false).await?
-            && serde_json::from_str::<Value>(&stored.json)
-                .ok()
-                .and_then(|j| {
-                    j.pointer("/verb/id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .as_deref()
-                == Some(compliance::SIGNED)
-        {
-            return Err(forbidden(format!(
-                "statement {}: {target} is an electronic signature, which cannot be voided",
-                a.id
-            )));
-        }
+            ),
+        )),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Whether a statement is an electronic signature.
+pub fn is_signature(statement: &Value) -> bool {
+    statement.pointer("/verb/id").and_then(Value::as_str) == Some(compliance::SIGNED)
 }
 
 #[cfg(test)]
