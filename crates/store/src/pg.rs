@@ -150,6 +150,10 @@ impl Backend for PgBackend {
         true
     }
 
+    fn local_reads(&self) -> bool {
+        false
+    }
+
     fn reconnector(&self) -> Reconnect<PgConn> {
         let backend = PgBackend {
             url: self.url.clone(),

@@ -103,6 +103,10 @@ impl Backend for SqliteBackend {
         false
     }
 
+    fn local_reads(&self) -> bool {
+        true
+    }
+
     fn signing_key(&self, _: &mut SqliteConn) -> Result<SigningKey, StoreError> {
         key_file::load_or_create(&self.data_dir)
     }

@@ -250,6 +250,9 @@ pub trait Backend: Send + Sync + 'static {
     /// True when other processes may write to the same database (several nodes): then
     /// consistency is bounded by what is committed, not by this process's writer.
     fn shared(&self) -> bool;
+    /// True when a read is a read of a local file (no round trip to a server), so that a lookup
+    /// by primary key takes microseconds and may run on an async worker thread.
+    fn local_reads(&self) -> bool;
     /// The server's checkpoint signing key, created on first use.
     fn signing_key(&self, conn: &mut Self::Conn) -> Result<SigningKey, StoreError>;
 
@@ -298,6 +301,28 @@ struct Inner<B: Backend> {
     writer_state: Arc<WriterState>,
     readers: Mutex<Vec<B::Conn>>,
     public_key: VerifyingKey,
+}
+
+impl<B: Backend> Inner<B> {
+    /// Runs `read` on a pooled read connection (a new one when none is free), on this thread.
+    fn with_reader<T>(
+        &self,
+        read: impl FnOnce(&mut B::Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut pool| pool.pop());
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => self.backend.read_connection()?,
+        };
+        let result = read(&mut conn);
+        // A connection that failed may be broken: let it go rather than pool it.
+        if result.is_ok()
+            && let Ok(mut pool) = self.readers.lock()
+        {
+            pool.push(conn);
+        }
+        result
+    }
 }
 
 impl<B: Backend> Drop for Inner<B> {
@@ -351,23 +376,24 @@ impl<B: Backend> SqlStore<B> {
         F: FnOnce(&mut B::Conn) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
-            let mut conn = match pooled {
-                Some(conn) => conn,
-                None => inner.backend.read_connection()?,
-            };
-            let result = read(&mut conn);
-            // A connection that failed may be broken: let it go rather than pool it.
-            if result.is_ok()
-                && let Ok(mut pool) = inner.readers.lock()
-            {
-                pool.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("read task failed: {e}")))?
+        tokio::task::spawn_blocking(move || inner.with_reader(read))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("read task failed: {e}")))?
+    }
+
+    /// Runs a lookup by primary key: on the calling thread where the backend's reads are local
+    /// ([`Backend::local_reads`]), since handing a read of a few microseconds to the blocking
+    /// pool costs more than the read (two thread switches); in a blocking task otherwise.
+    async fn lookup<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut B::Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        if self.inner.backend.local_reads() {
+            self.inner.with_reader(read)
+        } else {
+            self.read(read).await
+        }
     }
 
     async fn write<T>(
@@ -539,7 +565,8 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn credential(&self, key: String) -> Result<Option<Credential>, StoreError> {
-        self.read(move |conn| reads::credential(conn, &key)).await
+        // Every request reads its credential (a revocation holds from the next request).
+        self.lookup(move |conn| reads::credential(conn, &key)).await
     }
 
     async fn credential_count(&self) -> Result<u64, StoreError> {
