@@ -12,9 +12,11 @@
 //! and with their ledger entries; the next open of the store builds the indexes.
 //!
 //! What a round trip keeps: every statement's JSON byte for byte, its `authority` included (an
-//! import restores records, so the authority a statement carries is kept), and the order, except
-//! the value of `stored`: the store assigns `stored` when it commits and offers no way to write
-//! an earlier one, so an imported statement is stored at the time of the import.
+//! import restores records, so the authority a statement carries is kept), and the order. An
+//! ordinary import stores each statement at the time of the import; `--keep-stored` keeps the
+//! `stored` each carries ([`Store::restore_statements`]), so that a whole store exported (in
+//! stored order, voided statements in their place) and restored into a new store is the same
+//! file byte for byte.
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::future::Future;
@@ -60,6 +62,13 @@ pub(crate) struct ImportArgs {
     /// The homePage of the authority given to statements that carry none.
     #[arg(long, env = "ATTEST_PUBLIC_URL", default_value = "http://localhost")]
     public_url: String,
+    /// Each statement keeps the `stored` it carries instead of the time of the import: to
+    /// restore an unfiltered `attest export` into a new store byte for byte. The statements must
+    /// be in stored order, none earlier than the newest statement already stored and none in
+    /// the future (the import stops at the first that is not). Run it while no server serves
+    /// the store.
+    #[arg(long)]
+    keep_stored: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -174,7 +183,7 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
             match batches.recv().await {
                 Some(Input::Batch(batch)) => {
                     let (meta, statements) = batch.split();
-                    in_flight.push_back((meta, send(store, statements).await));
+                    in_flight.push_back((meta, send(store, args.keep_stored, statements).await));
                 }
                 Some(Input::Bad(error)) => {
                     failure = Some(error);
@@ -186,7 +195,16 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
         let Some((meta, pending)) = in_flight.pop_front() else {
             break;
         };
-        match settle(store, meta, pending, args.on_conflict, &authority).await {
+        match settle(
+            store,
+            meta,
+            pending,
+            args.on_conflict,
+            args.keep_stored,
+            &authority,
+        )
+        .await
+        {
             Ok(settled) => {
                 imported += settled.stored;
                 progress.set(settled.bytes, imported);
@@ -261,12 +279,20 @@ impl Batch {
     }
 }
 
+/// A batch handed to the store: imported, or restored with the `stored` each statement carries.
+fn write<S: Store>(store: &S, keep_stored: bool, statements: Vec<Accepted>) -> Pending<'_> {
+    if keep_stored {
+        Box::pin(store.restore_statements(PRINCIPAL.to_string(), statements))
+    } else {
+        Box::pin(store.import_statements(PRINCIPAL.to_string(), statements))
+    }
+}
+
 /// Hands a batch to the store and returns its answer to await later. The future is polled once
 /// here: that queues the batch at the store's writer, so batches are stored in input order
 /// however many are in flight.
-async fn send<S: Store>(store: &S, statements: Vec<Accepted>) -> Pending<'_> {
-    let mut pending: Pending<'_> =
-        Box::pin(store.import_statements(PRINCIPAL.to_string(), statements));
+async fn send<S: Store>(store: &S, keep_stored: bool, statements: Vec<Accepted>) -> Pending<'_> {
+    let mut pending = write(store, keep_stored, statements);
     let early = std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await;
     match early {
         Poll::Ready(result) => Box::pin(std::future::ready(result)),
@@ -290,6 +316,7 @@ async fn settle<S: Store>(
     mut meta: BatchMeta,
     mut pending: Pending<'_>,
     on_conflict: OnConflict,
+    keep_stored: bool,
     authority: &Value,
 ) -> anyhow::Result<Settled> {
     let mut conflicts = Vec::new();
@@ -304,6 +331,30 @@ async fn settle<S: Store>(
                 });
             }
             Err(StoreError::Conflict(id)) => id,
+            Err(StoreError::Unrestorable { id, reason }) => {
+                // Nothing of the batch was written: the lines before this one are sent again
+                // alone, then the import stops here.
+                let Some(index) = meta.ids.iter().position(|i| *i == id) else {
+                    bail!("statement {id} cannot keep its stored time: {reason}");
+                };
+                let message = format!(
+                    "line {}: statement {id} cannot keep its stored time: {reason}",
+                    meta.lines[index]
+                );
+                meta.ids.truncate(index);
+                meta.lines.truncate(index);
+                meta.raw.truncate(index);
+                let statements = reparse(&meta, authority)?;
+                write(store, keep_stored, statements)
+                    .await
+                    .context("the store failed")?;
+                return Ok(Settled {
+                    stored: meta.ids.len() as u64,
+                    bytes: meta.bytes,
+                    conflicts,
+                    stop: Some(anyhow::anyhow!(message)),
+                });
+            }
             Err(error) => return Err(anyhow::Error::new(error).context("the store failed")),
         };
         // The last line with that id: an earlier one in the batch would have been stored first.
@@ -325,15 +376,9 @@ async fn settle<S: Store>(
             meta.raw.remove(index);
             conflicts.push(message.clone());
         }
-        let mut statements = Vec::with_capacity(meta.raw.len());
-        for (raw, line) in meta.raw.iter().zip(&meta.lines) {
-            statements.push(
-                parse_line(raw, authority).map_err(|e| anyhow::anyhow!("line {line}: {e:#}"))?,
-            );
-        }
+        let statements = reparse(&meta, authority)?;
         if stop {
-            store
-                .import_statements(PRINCIPAL.to_string(), statements)
+            write(store, keep_stored, statements)
                 .await
                 .context("the store failed")?;
             return Ok(Settled {
@@ -343,8 +388,20 @@ async fn settle<S: Store>(
                 stop: Some(anyhow::anyhow!(message)),
             });
         }
-        pending = Box::pin(store.import_statements(PRINCIPAL.to_string(), statements));
+        pending = write(store, keep_stored, statements);
     }
+}
+
+/// The statements of a batch's remaining lines, parsed again (the store consumed the first
+/// parse).
+fn reparse(meta: &BatchMeta, authority: &Value) -> anyhow::Result<Vec<Accepted>> {
+    meta.raw
+        .iter()
+        .zip(&meta.lines)
+        .map(|(raw, line)| {
+            parse_line(raw, authority).map_err(|e| anyhow::anyhow!("line {line}: {e:#}"))
+        })
+        .collect()
 }
 
 /// Reads the input line by line into validated batches. Stops at the first bad line, after
@@ -441,6 +498,29 @@ pub(crate) async fn export<S: Store>(store: &S, args: ExportArgs) -> anyhow::Res
     let progress = Progress::new(None, "statements");
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
     let mut written: u64 = 0;
+    if query.terms.is_empty() && query.since.is_none() && query.until.is_none() {
+        // The whole store: every statement in stored order, voided ones in their place, so
+        // that `import --keep-stored` restores it byte for byte.
+        let mut after = 0;
+        loop {
+            let rows = store
+                .statements_after(after, EXPORT_PAGE)
+                .await
+                .context("the store failed")?;
+            let Some(last) = rows.last().map(|r| r.seq) else {
+                break;
+            };
+            for row in &rows {
+                if !write_line(&mut out, &row.json)? {
+                    return Ok(());
+                }
+                written += 1;
+            }
+            progress.set(0, written);
+            after = last;
+        }
+        return finish_export(out, &progress, written);
+    }
     // Voided statements are left out of queries (Data 2.3.2); an export writes each one just
     // before the statement that voids it, so an import restores both. `voided` remembers those
     // written, for the rare target voided twice.
@@ -475,6 +555,10 @@ pub(crate) async fn export<S: Store>(store: &S, args: ExportArgs) -> anyhow::Res
             None => break,
         }
     }
+    finish_export(out, &progress, written)
+}
+
+fn finish_export(mut out: impl Write, progress: &Progress, written: u64) -> anyhow::Result<()> {
     match out.flush() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.context("cannot write to stdout")?,

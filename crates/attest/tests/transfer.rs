@@ -121,6 +121,13 @@ fn without_stored(line: &str) -> String {
     format!("{}{}", &line[..value], &line[end..])
 }
 
+fn position(lines: &[String], n: usize) -> usize {
+    lines
+        .iter()
+        .position(|l| l.contains(&format!("\"id\":\"{}\"", id(n))))
+        .expect("exported")
+}
+
 fn assert_round_trip(first: &[String], second: &[String]) {
     assert_eq!(first.len(), second.len(), "as many statements");
     for (a, b) in first.iter().zip(second) {
@@ -149,16 +156,18 @@ fn export_import_export_keeps_every_statement_byte_exact_but_stored() {
 
     let first = export(&args(&a), &[]);
     assert_eq!(first.len(), 31, "the voided statement is exported too");
-    let position = |lines: &[String], n: usize| {
-        lines
-            .iter()
-            .position(|l| l.contains(&format!("\"id\":\"{}\"", id(n))))
-            .expect("exported")
-    };
     assert_eq!(
-        position(&first, 3) + 1,
-        position(&first, 100),
-        "a voided statement comes just before the statement voiding it"
+        position(&first, 3),
+        3,
+        "a whole store is exported in stored order, voided statements in their place"
+    );
+    // A filtered export (a query, which leaves voided statements out) writes a voided
+    // statement just before the statement voiding it.
+    let filtered = export(&args(&a), &["--activity", "https://plant.example/sop/3"]);
+    assert_eq!(
+        position(&filtered, 3) + 1,
+        position(&filtered, 100),
+        "{filtered:?}"
     );
     // What was imported is what was sent, by the spec's comparison rules (Data 2.3.1).
     let originals: Vec<Value> = history()
@@ -200,6 +209,176 @@ fn export_import_export_keeps_every_statement_byte_exact_but_stored() {
         )
         .expect("statement 3 is stored");
     assert!(voided, "statement 3 is voided in the copy");
+}
+
+/// `history()` and a void stored before the statement it voids (xAPI allows it).
+fn history_with_void_first() -> Vec<String> {
+    let mut lines = history();
+    lines.push(
+        json!({
+            "id": id(101),
+            "actor": {"mbox": "mailto:qa@plant.example"},
+            "verb": {"id": VOIDED},
+            "object": {"objectType": "StatementRef", "id": id(200)}
+        })
+        .to_string(),
+    );
+    lines.push(
+        json!({
+            "id": id(200),
+            "actor": {"mbox": "mailto:op1@plant.example"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": "https://plant.example/sop/1"}
+        })
+        .to_string(),
+    );
+    lines
+}
+
+fn voided_ids(data_dir: &Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(data_dir.join("attest.db")).expect("open");
+    let mut query = db
+        .prepare("SELECT id FROM statements WHERE voided ORDER BY id")
+        .expect("prepare");
+    query
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// Issue 8, "export round-trips byte-exact": a whole store exported, restored into a new store
+/// with `--keep-stored` and exported again gives the same bytes, `stored` included; the copy
+/// verifies intact and voids what the original voids.
+#[test]
+fn keep_stored_restores_a_whole_store_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = (sqlite(&dir.path().join("a")), sqlite(&dir.path().join("b")));
+    // Three imports, so that the statements have three different stored times.
+    let lines = history_with_void_first();
+    for (n, part) in lines.chunks(12).enumerate() {
+        let source = write_lines(dir.path(), &format!("part{n}.jsonl"), part);
+        let output = import(&source, &args(&a), &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let first = export(&args(&a), &[]);
+    assert_eq!(
+        first.len(),
+        lines.len(),
+        "voided statements are exported too"
+    );
+    let stored: Vec<String> = first
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json")["stored"].to_string())
+        .collect();
+    assert!(stored.windows(2).all(|w| w[0] <= w[1]), "in stored order");
+    assert!(stored.first() < stored.last(), "several stored times");
+
+    let exported = write_lines(dir.path(), "first.jsonl", &first);
+    let output = import(&exported, &args(&b), &["--keep-stored", "--batch", "5"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let second = export(&args(&b), &[]);
+    assert_eq!(first, second, "byte for byte, stored included");
+    verify_intact(&args(&b));
+    assert_eq!(
+        voided_ids(&dir.path().join("b")),
+        vec![id(3), id(200)],
+        "the voids hold in the copy, the one stored first included"
+    );
+    // The same times answer the same `since` queries.
+    let since = stored[20].trim_matches('"').to_string();
+    assert_eq!(
+        export(&args(&a), &["--since", &since]),
+        export(&args(&b), &["--since", &since])
+    );
+    // Running the restore again skips what is stored.
+    let output = import(&exported, &args(&b), &["--keep-stored"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(export(&args(&b), &[]), first);
+}
+
+fn statement_stored_at(n: usize, stored: Option<&str>) -> String {
+    let mut s = json!({
+        "id": id(n),
+        "actor": {"mbox": "mailto:op@plant.example"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+        "object": {"id": "https://plant.example/sop/1"},
+        "timestamp": "2025-01-01T00:00:00.000Z"
+    });
+    if let Some(stored) = stored {
+        s["stored"] = json!(stored);
+    }
+    s.to_string()
+}
+
+fn stored_ids(data: &[&str]) -> Vec<String> {
+    export(data, &[])
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        })
+        .collect()
+}
+
+/// `--keep-stored` refuses, naming the line, a `stored` that goes backwards, one in the future,
+/// a missing one, and one earlier than the newest statement already stored; the lines before
+/// are stored (with their own times), nothing from the refused line on.
+#[test]
+fn keep_stored_refuses_stored_that_goes_backwards_lies_ahead_or_is_missing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cases: [(&str, Option<&str>, &str); 3] = [
+        (
+            "backwards",
+            Some("2025-01-01T00:00:00.000Z"),
+            "is earlier than",
+        ),
+        ("future", Some("2999-01-01T00:00:00.000Z"), "in the future"),
+        ("missing", None, "has no `stored`"),
+    ];
+    for (name, bad, message) in cases {
+        let data = sqlite(&dir.path().join(name));
+        let lines = vec![
+            statement_stored_at(1, Some("2025-01-02T00:00:00.000Z")),
+            statement_stored_at(2, Some("2025-01-02T00:00:00.000Z")),
+            statement_stored_at(3, bad),
+            statement_stored_at(4, Some("2025-01-03T00:00:00.000Z")),
+        ];
+        let source = write_lines(dir.path(), &format!("{name}.jsonl"), &lines);
+        let output = import(&source, &args(&data), &["--keep-stored"]);
+        assert!(!output.status.success(), "{name}: refused");
+        let err = stderr(&output);
+        assert!(
+            err.contains("line 3:") && err.contains(message),
+            "{name}: {err}"
+        );
+        assert_eq!(stored_ids(&args(&data)), vec![id(1), id(2)], "{name}");
+        let first = &export(&args(&data), &[])[0];
+        assert!(
+            first.contains("\"stored\":\"2025-01-02T00:00:00.000Z\""),
+            "{first}"
+        );
+    }
+
+    // A store that holds a statement stored now takes no older `stored`.
+    let data = sqlite(&dir.path().join("newer"));
+    let now = write_lines(dir.path(), "now.jsonl", &[statement_stored_at(9, None)]);
+    assert!(import(&now, &args(&data), &[]).status.success());
+    let old = write_lines(
+        dir.path(),
+        "old.jsonl",
+        &[statement_stored_at(1, Some("2025-01-02T00:00:00.000Z"))],
+    );
+    let output = import(&old, &args(&data), &["--keep-stored"]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("line 1:"), "{}", stderr(&output));
+    assert_eq!(stored_ids(&args(&data)), vec![id(9)]);
+    // Without --keep-stored the same line is stored at the time of the import.
+    assert!(import(&old, &args(&data), &[]).status.success());
+    assert_eq!(stored_ids(&args(&data)), vec![id(9), id(1)]);
 }
 
 #[test]
@@ -440,6 +619,12 @@ fn round_trip_on_postgres() {
     assert_round_trip(&first, &export(&args(&b), &[]));
     assert!(import(&exported, &args(&b), &[]).status.success());
     assert_eq!(export(&args(&b), &[]).len(), first.len());
+    // Restored with --keep-stored: the same bytes, `stored` included.
+    let c = data(&fresh_schema(&url), "c");
+    let output = import(&exported, &args(&c), &["--keep-stored"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(export(&args(&c), &[]), first);
+    verify_intact(&args(&c));
 }
 
 /// A new schema on the test server and the URL that makes it the default.

@@ -103,6 +103,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotMergeable(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "not_mergeable", error.to_string())
             }
+            // Only restores (the CLI) keep a statement's own `stored`.
+            StoreError::Unrestorable { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "unrestorable", error.to_string())
+            }
             StoreError::Database(_) | StoreError::Backend(_) | StoreError::Corrupt(_) => {
                 Self::internal(error)
             }

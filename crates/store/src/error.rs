@@ -45,4 +45,7 @@ pub enum StoreError {
     FactsChanged,
     #[error("the store is shutting down")]
     Closed,
+    /// A statement restored with its own `stored` cannot keep it.
+    #[error("statement {id} cannot keep its stored time: {reason}")]
+    Unrestorable { id: Uuid, reason: String },
 }

@@ -169,6 +169,19 @@ pub trait Store: Send + Sync + Clone + 'static {
         batch: Vec<Accepted>,
     ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 
+    /// Stores a batch like [`Store::import_statements`], except that each statement keeps the
+    /// `stored` it carries instead of getting the time of the write: to restore an export.
+    /// `stored` must not go backwards (not earlier than the newest statement's, in batch order)
+    /// and not be in the future; otherwise the batch fails with [`StoreError::Unrestorable`],
+    /// nothing written. The ledger records the time of the restore. Meant for a store no server
+    /// serves meanwhile: a server may have told a client that it is consistent through a time
+    /// after a restored `stored`.
+    fn restore_statements(
+        &self,
+        principal: String,
+        batch: Vec<Accepted>,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+
     /// Before an import: when the store holds no statement, it may defer the indexes that an
     /// import would otherwise update at random places for every statement, and build them once
     /// at [`Store::finish_bulk_import`]. Tells whether it did. Meanwhile each

@@ -437,6 +437,7 @@ impl<B: Backend> Store for SqlStore<B> {
             batch,
             attachments,
             alone: false,
+            restore: false,
             reply,
         })
         .await
@@ -452,6 +453,23 @@ impl<B: Backend> Store for SqlStore<B> {
             batch,
             attachments: Vec::new(),
             alone: true,
+            restore: false,
+            reply,
+        })
+        .await
+    }
+
+    async fn restore_statements(
+        &self,
+        principal: String,
+        batch: Vec<Accepted>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.write(|reply| Command::Statements {
+            principal,
+            batch,
+            attachments: Vec::new(),
+            alone: true,
+            restore: true,
             reply,
         })
         .await

@@ -43,6 +43,8 @@ pub(crate) enum Command {
         attachments: Vec<AttachmentContent>,
         /// Written in a transaction of its own, without a savepoint (a bulk import's batch).
         alone: bool,
+        /// Each statement keeps the `stored` it carries (see `Store::restore_statements`).
+        restore: bool,
         reply: Reply<Vec<Uuid>>,
     },
     CreateCredential {
@@ -234,6 +236,9 @@ pub(crate) struct Context<'a> {
     pub(crate) time: String,
     /// Set while a bulk import defers indexes: the group is one batch of it, checked already.
     bulk: Option<&'static DeferredIndexes>,
+    /// Set while a batch is restored: the `stored` the next statement may have at the
+    /// earliest (that of the statement before it).
+    restore_floor: Option<i64>,
 }
 
 impl<C: Sql> Writer<C> {
@@ -375,6 +380,7 @@ impl<C: Sql> Writer<C> {
             stored_us,
             time,
             bulk,
+            restore_floor: None,
         };
         // A request alone in its transaction needs no savepoint: when it fails, the whole
         // transaction is rolled back.
@@ -572,15 +578,17 @@ fn apply(
             batch,
             attachments,
             alone: _,
+            restore,
             reply,
         } => {
-            finish!(
-                reply,
-                insert_statements(conn, cx, &principal, batch).and_then(|ids| {
-                    insert_attachments(conn, cx, &principal, attachments)?;
-                    Ok(ids)
-                })
-            )
+            let inserted = restore_floor(conn, restore).and_then(|floor| {
+                cx.restore_floor = floor;
+                let ids = insert_statements(conn, cx, &principal, batch)?;
+                insert_attachments(conn, cx, &principal, attachments)?;
+                Ok(ids)
+            });
+            cx.restore_floor = None;
+            finish!(reply, inserted)
         }
         Command::CreateCredential {
             principal,
@@ -1052,10 +1060,71 @@ fn insert_statements(
     insert_unlinked(conn, cx, principal, batch, keys, &stored_json)
 }
 
+/// Gives a statement its `stored` and returns it (microseconds): the group's, or when a batch
+/// is restored, the one the statement carries, which must not be earlier than that of the
+/// statement stored before it (queries rely on `stored` growing with `seq`) nor later than now.
+fn stamp(cx: &mut Context<'_>, accepted: &mut Accepted) -> Result<i64, StoreError> {
+    let Some(floor) = cx.restore_floor else {
+        let stored = Timestamp::from_microsecond(cx.stored_us)
+            .map_err(|e| StoreError::Corrupt(format!("clock out of range: {e}")))?;
+        accepted.stamp(stored);
+        return Ok(cx.stored_us);
+    };
+    let unrestorable = |reason: String| StoreError::Unrestorable {
+        id: accepted.id,
+        reason,
+    };
+    let carried = accepted
+        .statement
+        .get("stored")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| unrestorable("it has no `stored`".into()))?;
+    let stored = xapi::rules::parse_timestamp(&carried)
+        .ok_or_else(|| unrestorable(format!("`stored` {carried} is not a timestamp")))?;
+    let stored_us = stored.as_microsecond();
+    if stored_us < floor {
+        let before = Timestamp::from_microsecond(floor)
+            .map(xapi::statement::format_stored)
+            .unwrap_or_default();
+        return Err(unrestorable(format!(
+            "`stored` {carried} is earlier than that of the statement stored before it ({before}); statements are restored in stored order"
+        )));
+    }
+    if stored_us > cx.stored_us {
+        return Err(unrestorable(format!("`stored` {carried} is in the future")));
+    }
+    // A statement without a timestamp gets its stored time (Data 2.4.7), as when it was stored.
+    if let Some(object) = accepted.statement.as_object_mut() {
+        object
+            .entry("timestamp")
+            .or_insert_with(|| Value::String(carried.clone()));
+    }
+    cx.restore_floor = Some(stored_us);
+    Ok(stored_us)
+}
+
+/// Where a restored batch starts: the `stored` of the newest statement (`None` when the batch
+/// is not restored).
+fn restore_floor(conn: &mut impl Sql, restore: bool) -> Result<Option<i64>, StoreError> {
+    if !restore {
+        return Ok(None);
+    }
+    let newest = conn
+        .row(
+            "SELECT stored_us FROM statements ORDER BY seq DESC LIMIT 1",
+            &[],
+        )?
+        .map(|r| r.int(0))
+        .transpose()?;
+    Ok(Some(newest.unwrap_or(i64::MIN)))
+}
+
 /// A statement about to be written by [`insert_unlinked`].
 struct NewStatement {
     seq: i64,
     id: String,
+    stored_us: i64,
     json: String,
     accepted: Accepted,
 }
@@ -1070,8 +1139,6 @@ fn insert_unlinked(
     keys: Vec<String>,
     stored_json: &HashMap<String, String>,
 ) -> Result<Vec<Uuid>, StoreError> {
-    let stored = Timestamp::from_microsecond(cx.stored_us)
-        .map_err(|e| StoreError::Corrupt(format!("clock out of range: {e}")))?;
     let ids: Vec<Uuid> = batch.iter().map(|a| a.id).collect();
     let mut fresh: Vec<NewStatement> = Vec::with_capacity(batch.len());
     // Where each id of the batch is in `fresh`, for an id sent twice in one batch.
@@ -1091,7 +1158,7 @@ fn insert_unlinked(
             }
             return Err(StoreError::Conflict(accepted.id));
         }
-        accepted.stamp(stored);
+        let stored_us = stamp(cx, &mut accepted)?;
         let json = serde_json::to_string(&accepted.statement)
             .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
         cx.ledger.statement_seq += 1;
@@ -1099,6 +1166,7 @@ fn insert_unlinked(
         fresh.push(NewStatement {
             seq: cx.ledger.statement_seq,
             id,
+            stored_us,
             json,
             accepted,
         });
@@ -1112,7 +1180,7 @@ fn insert_unlinked(
         args.extend([
             Arg::Int(s.seq),
             Arg::Text(&s.id),
-            Arg::Int(cx.stored_us),
+            Arg::Int(s.stored_us),
             Arg::Null,
             Arg::Bool(s.accepted.voiding),
             Arg::Bool(false),
@@ -1289,8 +1357,6 @@ fn insert_one_by_one(
     principal: &str,
     batch: Vec<Accepted>,
 ) -> Result<Vec<Uuid>, StoreError> {
-    let stored = Timestamp::from_microsecond(cx.stored_us)
-        .map_err(|e| StoreError::Corrupt(format!("clock out of range: {e}")))?;
     let mut ids = Vec::with_capacity(batch.len());
     for mut accepted in batch {
         ids.push(accepted.id);
@@ -1306,8 +1372,8 @@ fn insert_one_by_one(
             }
             return Err(StoreError::Conflict(accepted.id));
         }
-        accepted.stamp(stored);
-        insert_one(conn, cx, principal, &accepted)?;
+        let stored_us = stamp(cx, &mut accepted)?;
+        insert_one(conn, cx, principal, &accepted, stored_us)?;
     }
     Ok(ids)
 }
@@ -1351,6 +1417,7 @@ fn insert_one(
     cx: &mut Context<'_>,
     principal: &str,
     accepted: &Accepted,
+    stored_us: i64,
 ) -> Result<(), StoreError> {
     let id = accepted.id.to_string();
     let target = accepted.target.map(|t| t.to_string());
@@ -1371,7 +1438,7 @@ fn insert_one(
         &[
             Arg::Int(seq),
             Arg::Text(&id),
-            Arg::Int(cx.stored_us),
+            Arg::Int(stored_us),
             target.as_deref().into(),
             Arg::Bool(accepted.voiding),
             Arg::Bool(voided),
