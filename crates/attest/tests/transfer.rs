@@ -961,3 +961,355 @@ fn another_write_during_a_bulk_import_builds_the_indexes_and_ids_are_checked_in_
     );
     verify_intact(&args(&sqlite(dir.path())));
 }
+
+// ---- bulk import into an empty store on PostgreSQL ----
+
+/// The test server's URL (`ATTEST_TEST_DATABASE_URL`), or none: the PostgreSQL tests then pass
+/// without running.
+fn test_database(test: &str) -> Option<String> {
+    let url = std::env::var("ATTEST_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("ATTEST_TEST_DATABASE_URL is not set: skipping {test}");
+    }
+    url
+}
+
+fn postgres_args(url: &str, dir: &Path) -> Vec<String> {
+    vec![
+        "--database".into(),
+        url.into(),
+        "--data".into(),
+        dir.to_str().expect("utf-8 path").into(),
+    ]
+}
+
+fn pg_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("connect to the test PostgreSQL")
+}
+
+/// Relations of the store's schema among those a bulk import defers.
+fn pg_deferred_names(url: &str) -> Vec<String> {
+    pg_client(url)
+        .query(
+            "SELECT relname::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace
+               AND relname IN ('statements_id_key', 'ledger_record', 'postings_load') ORDER BY 1",
+            &[],
+        )
+        .expect("query")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// Every posting as (term, statement id), sorted: what the queries search.
+fn pg_postings(url: &str) -> Vec<(String, String)> {
+    pg_client(url)
+        .query(
+            "SELECT t.term, s.id FROM postings p JOIN terms t ON t.id = p.term JOIN statements s ON s.seq = p.seq ORDER BY 1, 2",
+            &[],
+        )
+        .expect("query")
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+#[test]
+fn a_bulk_import_into_an_empty_postgres_store_indexes_like_an_ordinary_one_and_verifies_intact() {
+    let Some(base) = test_database("the PostgreSQL bulk import") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (bulk_url, ordinary_url) = (fresh_schema(&base), fresh_schema(&base));
+    let bulk = postgres_args(&bulk_url, &dir.path().join("bulk"));
+    let ordinary = postgres_args(&ordinary_url, &dir.path().join("ordinary"));
+    // Batches of 70: statements, ledger entries and postings each go as a COPY (64 rows or
+    // more), and a last batch of 10 as INSERTs.
+    let lines = generated(0, 150);
+    let source = write_lines(dir.path(), "s.jsonl", &lines);
+    let output = import(&source, &args(&bulk), &["--batch", "70"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("indexes built"),
+        "the empty store deferred its indexes: {}",
+        stderr(&output)
+    );
+    // The same lines into a store that holds a statement already: the ordinary path.
+    let first = write_lines(dir.path(), "first.jsonl", &generated(1000, 1));
+    assert!(import(&first, &args(&ordinary), &[]).status.success());
+    let output = import(&source, &args(&ordinary), &["--batch", "70"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("indexes built"),
+        "{}",
+        stderr(&output)
+    );
+
+    assert_eq!(
+        pg_deferred_names(&bulk_url),
+        ["ledger_record", "statements_id_key"],
+        "both indexes built, the staging table gone"
+    );
+    let ordinary_postings: Vec<_> = pg_postings(&ordinary_url)
+        .into_iter()
+        .filter(|(_, s)| *s != id(1000))
+        .collect();
+    assert_eq!(pg_postings(&bulk_url).len(), ordinary_postings.len());
+    assert_eq!(
+        pg_postings(&bulk_url),
+        ordinary_postings,
+        "the same postings"
+    );
+    verify_intact(&args(&bulk));
+    verify_intact(&args(&ordinary));
+    for data in [&bulk, &ordinary] {
+        let agent = export(
+            &args(data),
+            &["--agent", r#"{"mbox":"mailto:op1@plant.example"}"#],
+        );
+        assert_eq!(
+            agent.len(),
+            25,
+            "op1 (the ordinary store's first statement is op4's)"
+        );
+        let registration = export(
+            &args(data),
+            &["--registration", "10000000-0000-4000-8000-000000000004"],
+        );
+        assert_eq!(registration.len(), 17, "statements 4, 13, …, 148");
+    }
+
+    // A second import (the store is not empty now) sees the stored ids in the database.
+    let output = import(&source, &args(&bulk), &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut changed: Value = serde_json::from_str(&lines[30]).expect("json");
+    changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+    let clash = write_lines(dir.path(), "clash.jsonl", &[changed.to_string()]);
+    let output = import(&clash, &args(&bulk), &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains(&id(30)), "{}", stderr(&output));
+    assert_eq!(export(&args(&bulk), &[]).len(), 150);
+    verify_intact(&args(&bulk));
+}
+
+#[test]
+fn an_id_again_in_a_later_batch_of_a_postgres_bulk_import_is_stored_once_or_named_by_its_line() {
+    let Some(base) = test_database("the PostgreSQL bulk import") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let mut lines = generated(0, 20);
+    lines.push(lines[2].clone());
+    lines.extend(generated(20, 5));
+    let same = write_lines(dir.path(), "same.jsonl", &lines);
+    let a_url = fresh_schema(&base);
+    let a = postgres_args(&a_url, &dir.path().join("a"));
+    let output = import(&same, &args(&a), &["--batch", "4"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(export(&args(&a), &[]).len(), 25, "stored once");
+    assert_eq!(
+        pg_deferred_names(&a_url),
+        ["ledger_record", "statements_id_key"]
+    );
+    verify_intact(&args(&a));
+
+    let mut changed: Value = serde_json::from_str(&lines[2]).expect("json");
+    changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+    lines[20] = changed.to_string();
+    let clash = write_lines(dir.path(), "clash.jsonl", &lines);
+    let b_url = fresh_schema(&base);
+    let b = postgres_args(&b_url, &dir.path().join("b"));
+    let output = import(&clash, &args(&b), &["--batch", "4"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("line 21") && message.contains(&id(2)),
+        "{message}"
+    );
+    let stored = export(&args(&b), &[]);
+    assert_eq!(stored.len(), 20, "the lines before it, not those after");
+    assert!(stored.iter().all(|l| !l.contains("verbs/failed")));
+    assert_eq!(
+        pg_deferred_names(&b_url),
+        ["ledger_record", "statements_id_key"]
+    );
+    verify_intact(&args(&b));
+}
+
+#[test]
+fn a_postgres_bulk_import_killed_midway_leaves_its_batches_whose_indexes_the_next_open_builds() {
+    let Some(base) = test_database("the PostgreSQL bulk import") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_schema(&base);
+    let data_args = postgres_args(&url, &dir.path().join("data"));
+    let lines = generated(0, 23);
+    let mut child = Command::new(BIN)
+        .args(["import", "-", "--batch", "5"])
+        .args(&data_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn attest");
+    let mut input = child.stdin.take().expect("stdin");
+    // Four whole batches and three lines of a fifth; stdin stays open, so the import waits.
+    let mut text = lines.join("\n");
+    text.push('\n');
+    input.write_all(text.as_bytes()).expect("write stdin");
+    input.flush().expect("flush");
+    let started = std::time::Instant::now();
+    let mut client = pg_client(&url);
+    loop {
+        // The tables may not exist yet.
+        let stored: i64 = client
+            .query_one("SELECT count(*) FROM statements", &[])
+            .map(|row| row.get(0))
+            .unwrap_or(0);
+        if stored == 20 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the import did not store its first batches ({stored})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // kill -9: no chance to build the indexes.
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    drop(input);
+    assert_eq!(
+        pg_deferred_names(&url),
+        ["postings_load"],
+        "killed with its indexes deferred"
+    );
+    // The killed import's session, and with it its claim on the store, ends when the server
+    // sees the connection closed.
+    loop {
+        let claims: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 'ledger_head'::regclass::oid",
+                &[],
+            )
+            .expect("locks")
+            .get(0);
+        if claims == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the killed import's session lives on"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut verify = vec!["verify"];
+    verify.extend(args(&data_args));
+    let output = run(&verify, &[], None);
+    assert!(
+        !output.status.success(),
+        "verify refuses until the store is opened"
+    );
+    assert!(
+        stderr(&output).contains("did not finish"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Any open of the store (here an export) builds them first.
+    assert_eq!(export(&args(&data_args), &[]).len(), 20);
+    assert_eq!(
+        pg_deferred_names(&url),
+        ["ledger_record", "statements_id_key"]
+    );
+    verify_intact(&args(&data_args));
+    assert_eq!(
+        export(
+            &args(&data_args),
+            &["--agent", r#"{"mbox":"mailto:op2@plant.example"}"#]
+        )
+        .len(),
+        3,
+        "statements 2, 8 and 14 of the 20 stored"
+    );
+    // Running the import again stores the rest.
+    let source = write_lines(dir.path(), "s.jsonl", &lines);
+    let output = import(&source, &args(&data_args), &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(export(&args(&data_args), &[]).len(), 23);
+    verify_intact(&args(&data_args));
+}
+
+#[test]
+fn another_node_during_a_postgres_bulk_import_leaves_the_indexes_and_its_write_ends_the_deferral() {
+    let Some(base) = test_database("the PostgreSQL bulk import") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let url = fresh_schema(&base);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let authority = json!({"objectType": "Agent", "account": {"homePage": "http://attest.test", "name": "import"}});
+    let accept = |line: &String| {
+        let value: Value = serde_json::from_str(line).expect("json");
+        xapi::statement::accept(value, xapi::Version::V1_0_3, &authority).expect("valid")
+    };
+    let lines = generated(0, 10);
+    // The synchronous client must not block the runtime's worker.
+    let deferred = || tokio::task::block_in_place(|| pg_deferred_names(&url));
+    runtime.block_on(async {
+        use store::Store;
+        let importer = store::PgStore::connect(&url).await.expect("connect");
+        assert!(
+            importer.begin_bulk_import().await.expect("begin"),
+            "empty: deferred"
+        );
+        importer
+            .import_statements("cli:import".into(), lines[..5].iter().map(accept).collect())
+            .await
+            .expect("first batch");
+        assert_eq!(deferred(), ["postings_load"]);
+        // A node that starts meanwhile leaves the indexes to the import, which holds its claim.
+        let node = store::PgStore::connect(&url).await.expect("connect");
+        assert_eq!(deferred(), ["postings_load"]);
+        // It writes the ordinary way: ids checked in the database, postings into their table.
+        let mut changed: Value = serde_json::from_str(&lines[1]).expect("json");
+        changed["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+        match node
+            .insert_statements("node".into(), vec![accept(&changed.to_string())], vec![])
+            .await
+        {
+            Err(store::StoreError::Conflict(conflict)) => assert_eq!(conflict.to_string(), id(1)),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        node.insert_statements(
+            "node".into(),
+            vec![accept(&lines[5]), accept(&lines[6])],
+            vec![],
+        )
+        .await
+        .expect("the node's write");
+        // The import's next batch sees another writer: the indexes are built first (moving the
+        // staged postings beside the node's), and the batch goes the ordinary way.
+        importer
+            .import_statements("cli:import".into(), lines[5..].iter().map(accept).collect())
+            .await
+            .expect("the rest");
+        assert_eq!(deferred(), ["ledger_record", "statements_id_key"]);
+        importer
+            .finish_bulk_import()
+            .await
+            .expect("finish: nothing left to build");
+        assert!(!importer.begin_bulk_import().await.expect("begin"));
+    });
+    let terms = accept(&lines[0]).terms.len();
+    assert!(terms >= 5, "actor, verb, object, registration, parent, …");
+    assert_eq!(
+        pg_postings(&url).len(),
+        10 * terms,
+        "every statement's postings"
+    );
+    verify_intact(&args(&postgres_args(&url, &dir.path().join("data"))));
+}

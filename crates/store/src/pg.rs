@@ -8,12 +8,16 @@ use std::error::Error;
 
 use bytes::BytesMut;
 use ledger::SigningKey;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls, Statement};
 use rand::RngCore;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::StoreError;
-use crate::sql::{Arg, Backend, Cell, Reconnect, Row, Sql, SqlStore, VerifyProgress, VerifyReport};
+use crate::sql::{
+    Arg, Backend, Cell, Column, DeferredIndexes, Reconnect, Row, Sql, SqlStore, VerifyProgress,
+    VerifyReport,
+};
 
 /// The store on PostgreSQL.
 pub type PgStore = SqlStore<PgBackend>;
@@ -59,6 +63,7 @@ impl PgStore {
         let store = tokio::task::spawn_blocking(move || {
             let mut conn = backend.connect()?;
             migrate(&mut conn)?;
+            build_abandoned_indexes(&mut conn)?;
             SqlStore::start(backend)
         })
         .await
@@ -66,6 +71,102 @@ impl PgStore {
         store.follow_commits();
         Ok(store)
     }
+}
+
+/// What a bulk import into an empty store defers (see `Store::begin_bulk_import`): the two
+/// indexes with random keys that every statement would otherwise update at a random page (the
+/// statement id's unique constraint, the ledger's `(kind, resource)`), and the postings, which
+/// go to `postings_load`, a table without an index, instead of the `(term, seq)` B-tree.
+/// `postings` itself keeps its primary key, so other nodes' writes meanwhile (which end the
+/// deferral) insert into it as always.
+const DEFER_INDEXES: &str = "ALTER TABLE statements DROP CONSTRAINT IF EXISTS statements_id_key;
+DROP INDEX IF EXISTS ledger_record;
+CREATE TABLE IF NOT EXISTS postings_load (term BIGINT NOT NULL, seq BIGINT NOT NULL);";
+
+/// Builds what [`DEFER_INDEXES`] deferred, each index in one sorted pass; does nothing when
+/// nothing is deferred. When nobody wrote postings meanwhile (the usual case), the staging table
+/// becomes the postings table and gets its primary key, instead of copying every row. Run in the
+/// writer's transaction with the ledger head locked, so no other writer is half-way through.
+/// A larger sort memory than the default 64 MB for this transaction only: the postings' sort
+/// (about 11 rows per statement) then spills less.
+const REBUILD_DEFERRED: &str = "SET LOCAL maintenance_work_mem = '256MB';
+DO $$
+BEGIN
+    IF to_regclass('statements_id_key') IS NULL THEN
+        ALTER TABLE statements ADD CONSTRAINT statements_id_key UNIQUE (id);
+    END IF;
+    IF to_regclass('postings_load') IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM postings) THEN
+            DROP TABLE postings;
+            ALTER TABLE postings_load RENAME TO postings;
+            ALTER TABLE postings ADD PRIMARY KEY (term, seq);
+        ELSE
+            INSERT INTO postings (term, seq)
+                SELECT term, seq FROM postings_load ORDER BY term, seq
+                ON CONFLICT (term, seq) DO NOTHING;
+            DROP TABLE postings_load;
+        END IF;
+    END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS ledger_record ON ledger (kind, resource);";
+
+/// One row when the indexes are deferred as [`DEFER_INDEXES`] left them.
+const INDEXES_DEFERRED: &str = "SELECT 1 WHERE to_regclass('postings_load') IS NOT NULL
+ AND to_regclass('statements_id_key') IS NULL AND to_regclass('ledger_record') IS NULL";
+
+/// Something of [`DEFER_INDEXES`] is in place (a table to drain or an index to build).
+const ANY_DEFERRED: &str = "SELECT 1 WHERE to_regclass('postings_load') IS NOT NULL
+ OR to_regclass('statements_id_key') IS NULL OR to_regclass('ledger_record') IS NULL";
+
+/// The bulk import's claim on a store: a session advisory lock, keyed by the store's ledger head
+/// table (one per schema), held by the importing writer's connection from the deferral to the
+/// index build. A node that starts meanwhile sees it held and leaves the indexes to the import;
+/// a killed import's connection ends and the lock with it.
+const CLAIM: &str = "SELECT pg_try_advisory_lock(7461627, 'ledger_head'::regclass::oid::int)";
+const RELEASE: &str = "SELECT pg_advisory_unlock(7461627, 'ledger_head'::regclass::oid::int)";
+
+static DEFERRED_INDEXES: DeferredIndexes = DeferredIndexes {
+    defer: DEFER_INDEXES,
+    rebuild: REBUILD_DEFERRED,
+    deferred: INDEXES_DEFERRED,
+    staged_postings: "postings_load",
+    claim: Some(CLAIM),
+    release: Some(RELEASE),
+};
+
+/// Builds indexes that a killed bulk import left deferred, so no node runs without them for
+/// long; unless an import holds the claim (it runs on another node and builds them at its end).
+fn build_abandoned_indexes(conn: &mut PgConn) -> Result<(), StoreError> {
+    if conn.row(ANY_DEFERRED, &[])?.is_none() {
+        return Ok(());
+    }
+    if conn.row(CLAIM, &[])?.map(|r| r.bool(0)).transpose()? != Some(true) {
+        tracing::info!("an import is deferring this store's indexes; it builds them when it ends");
+        return Ok(());
+    }
+    tracing::warn!("an import into this store did not finish; building its deferred indexes");
+    let built = (|| {
+        conn.batch("BEGIN")?;
+        conn.batch("SELECT 1 FROM ledger_head WHERE id = 1 FOR UPDATE")?;
+        conn.batch(REBUILD_DEFERRED)?;
+        conn.batch("COMMIT")
+    })();
+    if built.is_err() {
+        let _ = conn.batch("ROLLBACK");
+    }
+    conn.batch(RELEASE)?;
+    built
+}
+
+/// Refuses to verify a store whose indexes an import defers (running, or killed and the store
+/// not opened since): looking each statement up without the id index would take hours.
+fn refuse_deferred(conn: &mut PgConn) -> Result<(), StoreError> {
+    if conn.row(ANY_DEFERRED, &[])?.is_some() {
+        return Err(StoreError::Corrupt(
+            "an import into this store is running or did not finish, and its indexes are not built yet; when no import runs, open the store once (`attest serve`, `attest import`) to build them, then verify".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Verifies a store on PostgreSQL (see `attest verify`): the default store where `url` points,
@@ -99,6 +200,7 @@ pub fn verify_postgres(
         }
         .connect()?;
     }
+    refuse_deferred(&mut conn)?;
     let key = read_key(&mut conn)?.ok_or_else(|| {
         StoreError::Corrupt("this database has no ledger key: it was never opened by Attest".into())
     })?;
@@ -107,9 +209,22 @@ pub fn verify_postgres(
 
 impl PgBackend {
     fn connect(&self) -> Result<PgConn, StoreError> {
-        let client = Client::connect(&self.url, NoTls).map_err(pg)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Backend(format!("cannot start a connection runtime: {e}")))?;
+        let (client, connection) = runtime
+            .block_on(tokio_postgres::connect(&self.url, NoTls))
+            .map_err(pg)?;
+        // Runs whenever the connection's owner waits on it (`PgConn::wait`).
+        runtime.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "a PostgreSQL connection ended");
+            }
+        });
         let mut conn = PgConn {
             client,
+            runtime,
             statements: HashMap::new(),
         };
         if let Some(schema) = &self.schema {
@@ -123,7 +238,7 @@ impl PgBackend {
     }
 }
 
-fn pg(error: postgres::Error) -> StoreError {
+fn pg(error: tokio_postgres::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }
 
@@ -152,6 +267,10 @@ impl Backend for PgBackend {
 
     fn local_reads(&self) -> bool {
         false
+    }
+
+    fn deferred_indexes(&self) -> Option<&'static DeferredIndexes> {
+        Some(&DEFERRED_INDEXES)
     }
 
     fn reconnector(&self) -> Reconnect<PgConn> {
@@ -186,18 +305,30 @@ fn read_key(conn: &mut PgConn) -> Result<Option<SigningKey>, StoreError> {
     Ok(Some(SigningKey::from_bytes(&seed)))
 }
 
-/// A PostgreSQL connection speaking the engine's [`Sql`], with its prepared statements.
+/// A PostgreSQL connection speaking the engine's [`Sql`], with its prepared statements. The
+/// engine's calls are synchronous (they run on the writer thread and blocking tasks): each waits
+/// on the connection's own single-threaded runtime, as the `postgres` crate does, but a `COPY`
+/// streams all its rows in one wait.
 pub struct PgConn {
     client: Client,
+    /// Drives the connection (a task on it) while a call waits.
+    runtime: tokio::runtime::Runtime,
     statements: HashMap<String, Statement>,
 }
 
 impl PgConn {
+    fn wait<T>(
+        &self,
+        call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, StoreError> {
+        self.runtime.block_on(call).map_err(pg)
+    }
+
     fn prepared(&mut self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(sql).map_err(pg)?;
+        let statement = self.wait(self.client.prepare(sql))?;
         if self.statements.len() > 1_000 {
             self.statements.clear();
         }
@@ -229,7 +360,7 @@ impl ToSql for Arg<'_> {
     to_sql_checked!();
 }
 
-fn cell(row: &postgres::Row, i: usize) -> Result<Cell, StoreError> {
+fn cell(row: &tokio_postgres::Row, i: usize) -> Result<Cell, StoreError> {
     let ty = row.columns()[i].type_().clone();
     let cell = if ty == Type::INT8 {
         row.try_get::<_, Option<i64>>(i)
@@ -258,14 +389,14 @@ impl Sql for PgConn {
         let statement = self.prepared(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        self.client.execute(&statement, &params).map_err(pg)
+        self.wait(self.client.execute(&statement, &params))
     }
 
     fn rows(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>, StoreError> {
         let statement = self.prepared(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        let rows = self.client.query(&statement, &params).map_err(pg)?;
+        let rows = self.wait(self.client.query(&statement, &params))?;
         rows.iter()
             .map(|row| {
                 (0..row.len())
@@ -277,11 +408,44 @@ impl Sql for PgConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.client.batch_execute(sql).map_err(pg)
+        self.wait(self.client.batch_execute(sql))
     }
 
     fn rows_per_insert(&self) -> usize {
         256
+    }
+
+    fn copy_rows(
+        &mut self,
+        table: &str,
+        columns: &[(&str, Column)],
+        args: &[Arg<'_>],
+    ) -> Result<Option<u64>, StoreError> {
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let statement = self.prepared(&format!(
+            "COPY {table} ({}) FROM STDIN (FORMAT binary)",
+            names.join(", ")
+        ))?;
+        let types: Vec<Type> = columns
+            .iter()
+            .map(|(_, column)| match column {
+                Column::Int => Type::INT8,
+                Column::Text => Type::TEXT,
+                Column::Bool => Type::BOOL,
+                Column::Bytes => Type::BYTEA,
+            })
+            .collect();
+        let client = &self.client;
+        self.wait(async {
+            let sink = client.copy_in(&statement).await?;
+            // Dropped unfinished on an error, the copy is aborted (and the transaction with it).
+            let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+            for row in args.chunks(columns.len()) {
+                writer.as_mut().write_raw(row).await?;
+            }
+            writer.finish().await
+        })
+        .map(Some)
     }
 }
 

@@ -467,7 +467,10 @@ pub(crate) static DEFERRED_INDEXES: DeferredIndexes = DeferredIndexes {
     defer: DEFER_INDEXES,
     rebuild: REBUILD_DEFERRED,
     deferred: INDEXES_DEFERRED,
-    insert_posting: "INSERT INTO postings_load (term, seq)",
+    staged_postings: "postings_load",
+    // One writer per store file: nothing to claim.
+    claim: None,
+    release: None,
 };
 
 /// Builds indexes a killed bulk import left deferred, so no store runs without them.

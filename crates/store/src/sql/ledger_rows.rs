@@ -3,7 +3,7 @@
 use ledger::merkle::Frontier;
 use ledger::{Checkpoint, Entry, Hash, NewEntry};
 
-use super::{Arg, Row, Sql};
+use super::{Arg, Column, Row, Sql};
 use crate::StoreError;
 
 /// Where the ledger (and the statement sequence) ends. Read under lock at the start of each
@@ -122,13 +122,7 @@ impl LedgerHead {
                 Arg::Bytes(&entry.hash),
             ]);
         }
-        super::insert_rows(
-            conn,
-            "INSERT INTO ledger (seq, time, principal, action, kind, resource, content, previous_content, prev, hash)",
-            "",
-            10,
-            &args,
-        )?;
+        super::append_rows(conn, "ledger", ENTRY_COLUMN_TYPES, "", &args)?;
         Ok(())
     }
 }
@@ -137,6 +131,20 @@ impl LedgerHead {
 pub(crate) fn genesis_frontier() -> Vec<u8> {
     Frontier::default().to_bytes()
 }
+
+/// [`ENTRY_COLUMNS`] with their types, for [`super::append_rows`].
+const ENTRY_COLUMN_TYPES: &[(&str, Column)] = &[
+    ("seq", Column::Int),
+    ("time", Column::Text),
+    ("principal", Column::Text),
+    ("action", Column::Text),
+    ("kind", Column::Text),
+    ("resource", Column::Text),
+    ("content", Column::Bytes),
+    ("previous_content", Column::Bytes),
+    ("prev", Column::Bytes),
+    ("hash", Column::Bytes),
+];
 
 pub(crate) const ENTRY_COLUMNS: &str =
     "seq, time, principal, action, kind, resource, content, previous_content, prev, hash";

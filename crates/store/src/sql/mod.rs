@@ -165,6 +165,52 @@ pub trait Sql {
     fn rows_per_insert(&self) -> usize {
         1
     }
+
+    /// Appends rows of `columns.len()` values each (`args` holds them row after row) to `table`
+    /// in one stream, PostgreSQL's binary `COPY … FROM STDIN`: no statement to parse or plan
+    /// per row. `None` when the connection has no such path (then [`append_rows`] inserts).
+    fn copy_rows(
+        &mut self,
+        _table: &str,
+        _columns: &[(&str, Column)],
+        _args: &[Arg<'_>],
+    ) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// The type of a column [`Sql::copy_rows`] writes (a binary copy must name each exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// A 64-bit integer (`BIGINT`).
+    Int,
+    Text,
+    Bool,
+    Bytes,
+}
+
+/// Below this many rows, one multi-row `INSERT` (one round trip) beats a `COPY` (two).
+const COPY_MIN_ROWS: usize = 64;
+
+/// Appends rows to `table` the fastest way the connection has: a `COPY` when it can and the
+/// rows are many, else [`insert_rows`] with `tail` (such as an `ON CONFLICT` clause, which a
+/// `COPY` cannot have: callers pass one only where no conflict can occur but an engine may
+/// want it anyway).
+pub(crate) fn append_rows(
+    conn: &mut impl Sql,
+    table: &str,
+    columns: &[(&str, Column)],
+    tail: &str,
+    args: &[Arg<'_>],
+) -> Result<u64, StoreError> {
+    if args.len() / columns.len() >= COPY_MIN_ROWS
+        && let Some(added) = conn.copy_rows(table, columns, args)?
+    {
+        return Ok(added);
+    }
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let insert = format!("INSERT INTO {table} ({})", names.join(", "));
+    insert_rows(conn, &insert, tail, columns.len(), args)
 }
 
 /// The most rows or keys one multi-row statement carries. Batches are cut into powers of two up
@@ -275,8 +321,14 @@ pub struct DeferredIndexes {
     pub(crate) rebuild: &'static str,
     /// Returns a row when the indexes are deferred as `defer` left them.
     pub(crate) deferred: &'static str,
-    /// `INSERT INTO … (term, seq)` of a staged posting.
-    pub(crate) insert_posting: &'static str,
+    /// The staging table of postings, `(term, seq)`.
+    pub(crate) staged_postings: &'static str,
+    /// Returns a row with `true` when this connection may defer: on a database several nodes
+    /// share, the claim (a session lock) keeps other nodes from building the indexes at their
+    /// start while the import runs. `None`: no claim needed (one process per store).
+    pub(crate) claim: Option<&'static str>,
+    /// Gives the claim back.
+    pub(crate) release: Option<&'static str>,
 }
 
 /// Makes a fresh write connection.

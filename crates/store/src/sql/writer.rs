@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::ledger_rows::{LedgerHead, insert_checkpoint, latest_checkpoint};
-use super::{Arg, DeferredIndexes, Sql, documents, insert_rows, select_in};
+use super::{Arg, Column, DeferredIndexes, Sql, append_rows, documents, insert_rows, select_in};
 use crate::credentials::CredentialRow;
 use crate::{
     Accepted, AttachmentContent, Credential, CredentialChange, DocumentScope, DocumentWrite,
@@ -360,8 +360,7 @@ impl<C: Sql> Writer<C> {
                 // Nothing written yet: the indexes are built in a transaction of their own,
                 // then the group is written the ordinary way.
                 let _ = self.conn.batch("ROLLBACK");
-                self.bulk = None;
-                if let Err(error) = self.rebuild_deferred() {
+                if let Err(error) = self.finish_bulk() {
                     return Err((fail_all(group, &error), error));
                 }
                 return self.transaction(group, now_us);
@@ -449,7 +448,17 @@ impl<C: Sql> Writer<C> {
         if self.bulk.is_some() {
             return Ok(true);
         }
-        self.conn.batch(self.dialect.begin)?;
+        if let Some(claim) = sql.claim {
+            let claimed = self.conn.row(claim, &[])?.map(|r| r.bool(0)).transpose()?;
+            if claimed != Some(true) {
+                // Another import defers this store's indexes: this one goes the ordinary way.
+                return Ok(false);
+            }
+        }
+        if let Err(error) = self.conn.batch(self.dialect.begin) {
+            self.release_claim();
+            return Err(error);
+        }
         let deferred = (|| {
             let head = LedgerHead::load(&mut self.conn, self.dialect.lock)?;
             if self
@@ -472,22 +481,35 @@ impl<C: Sql> Writer<C> {
                 Ok(true)
             }
             Ok(None) => {
-                self.conn.batch("ROLLBACK")?;
-                Ok(false)
+                let rollback = self.conn.batch("ROLLBACK");
+                self.release_claim();
+                rollback.map(|()| false)
             }
             Err(error) => {
                 let _ = self.conn.batch("ROLLBACK");
+                self.release_claim();
                 Err(error)
             }
         }
     }
 
-    /// Ends a bulk import: builds what it deferred.
+    /// Ends a bulk import: builds what it deferred and gives its claim back.
     fn finish_bulk(&mut self) -> Result<(), StoreError> {
         if self.bulk.take().is_none() {
             return Ok(());
         }
-        self.rebuild_deferred()
+        let built = self.rebuild_deferred();
+        self.release_claim();
+        built
+    }
+
+    fn release_claim(&mut self) {
+        if let Some(release) = self.dialect.deferred.and_then(|sql| sql.release)
+            && let Err(error) = self.conn.batch(release)
+        {
+            // A broken connection has lost its session lock anyway.
+            tracing::warn!(%error, "cannot release the bulk import's claim");
+        }
     }
 
     fn rebuild_deferred(&mut self) -> Result<(), StoreError> {
@@ -495,7 +517,11 @@ impl<C: Sql> Writer<C> {
             return Ok(());
         };
         self.conn.batch(self.dialect.begin)?;
-        match self.conn.batch(sql.rebuild) {
+        // The ledger head first, like every write: writers of other processes wait here rather
+        // than deadlock with the rebuild on the tables it locks.
+        let built = LedgerHead::load(&mut self.conn, self.dialect.lock)
+            .and_then(|_| self.conn.batch(sql.rebuild));
+        match built {
             Ok(()) => self.conn.batch("COMMIT"),
             Err(error) => {
                 let _ = self.conn.batch("ROLLBACK");
@@ -1120,6 +1146,19 @@ fn restore_floor(conn: &mut impl Sql, restore: bool) -> Result<Option<i64>, Stor
     Ok(Some(newest.unwrap_or(i64::MIN)))
 }
 
+/// The columns of a `statements` row, in the order [`insert_unlinked`] gives them.
+const STATEMENT_COLUMNS: &[(&str, Column)] = &[
+    ("seq", Column::Int),
+    ("id", Column::Text),
+    ("stored_us", Column::Int),
+    ("target", Column::Text),
+    ("voiding", Column::Bool),
+    ("voided", Column::Bool),
+    ("json", Column::Text),
+];
+
+const POSTING_COLUMNS: &[(&str, Column)] = &[("term", Column::Int), ("seq", Column::Int)];
+
 /// A statement about to be written by [`insert_unlinked`].
 struct NewStatement {
     seq: i64,
@@ -1187,13 +1226,7 @@ fn insert_unlinked(
             Arg::Text(&s.json),
         ]);
     }
-    insert_rows(
-        conn,
-        "INSERT INTO statements (seq, id, stored_us, target, voiding, voided, json)",
-        "",
-        7,
-        &args,
-    )?;
+    append_rows(conn, "statements", STATEMENT_COLUMNS, "", &args)?;
 
     let time = cx.time.clone();
     let entries = fresh
@@ -1231,15 +1264,14 @@ fn insert_unlinked(
         .iter()
         .flat_map(|&(term, seq)| [Arg::Int(term), Arg::Int(seq)])
         .collect();
-    let (insert, tail) = match cx.bulk {
+    // Every seq here is new, so no posting can exist yet; SQLite's insert says `ON CONFLICT DO
+    // NOTHING` anyway, which spares it a statement journal.
+    let (table, tail) = match cx.bulk {
         // Staged, to be sorted into the postings once, at the end of the import.
-        Some(sql) => (sql.insert_posting, ""),
-        None => (
-            "INSERT INTO postings (term, seq)",
-            " ON CONFLICT (term, seq) DO NOTHING",
-        ),
+        Some(sql) => (sql.staged_postings, ""),
+        None => ("postings", " ON CONFLICT (term, seq) DO NOTHING"),
     };
-    insert_rows(conn, insert, tail, 2, &args)?;
+    append_rows(conn, table, POSTING_COLUMNS, tail, &args)?;
 
     // Each Activity's definitions in statement order, merged into the stored one once.
     let mut definitions: Vec<(&str, Vec<&Value>)> = Vec::new();
@@ -1258,7 +1290,25 @@ fn insert_unlinked(
         }
     }
     merge_definitions(conn, &definitions)?;
+    drop(definitions);
+    free_elsewhere(fresh);
     Ok(ids)
+}
+
+/// From this many statements, a batch is freed on a thread of its own.
+const FREE_ELSEWHERE: usize = 1000;
+
+/// Frees a large batch's statements (each a tree of many small allocations, which takes about as
+/// long as serialising it) on another thread, so the writer can go on to the commit and the next
+/// batch meanwhile.
+fn free_elsewhere(statements: Vec<NewStatement>) {
+    if statements.len() < FREE_ELSEWHERE {
+        return;
+    }
+    // When no thread can be started, the batch comes back and is freed here.
+    let _ = std::thread::Builder::new()
+        .name("attest-free".into())
+        .spawn(move || drop(statements));
 }
 
 /// Finds (creating the missing) ids of `terms` and puts them in the cache.
