@@ -122,7 +122,7 @@ impl Backend for SqliteBackend {
 }
 
 /// The writer's connection, tuned for appending.
-fn writer_connection(path: &Path) -> Result<SqliteConn, StoreError> {
+pub(crate) fn writer_connection(path: &Path) -> Result<SqliteConn, StoreError> {
     let conn = Connection::open(path)?;
     configure(&conn)?;
     // The writer touches the id index and the postings at random places: a page cache of
