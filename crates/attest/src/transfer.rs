@@ -65,8 +65,8 @@ pub(crate) struct ImportArgs {
     /// Each statement keeps the `stored` it carries instead of the time of the import: to
     /// restore an unfiltered `attest export` into a new store byte for byte. The statements must
     /// be in stored order, none earlier than the newest statement already stored and none in
-    /// the future (the import stops at the first that is not). Run it while no server serves
-    /// the store.
+    /// the future (the import stops at the first that is not). One batch at a time
+    /// (`--in-flight 1`). Run it while no server serves the store.
     #[arg(long)]
     keep_stored: bool,
 }
@@ -141,6 +141,12 @@ pub(crate) async fn import<S: Store>(store: &S, args: ImportArgs) -> anyhow::Res
     anyhow::ensure!(
         args.batch > 0 && args.in_flight > 0,
         "--batch and --in-flight must be at least 1"
+    );
+    // A restored batch that fails is sent again without its failing line; batches already
+    // queued behind it would have stored later times by then, and the retry would go backwards.
+    anyhow::ensure!(
+        !args.keep_stored || args.in_flight == 1,
+        "--keep-stored restores one batch at a time: leave --in-flight at 1"
     );
     let (input, total): (Box<dyn Read + Send>, Option<u64>) = if args.source == "-" {
         (Box::new(std::io::stdin()), None)

@@ -312,6 +312,14 @@ fn statement_stored_at(n: usize, stored: Option<&str>) -> String {
     s.to_string()
 }
 
+fn source_ok(dir: &Path) -> std::path::PathBuf {
+    write_lines(
+        dir,
+        "ok.jsonl",
+        &[statement_stored_at(1, Some("2025-01-02T00:00:00.000Z"))],
+    )
+}
+
 fn stored_ids(data: &[&str]) -> Vec<String> {
     export(data, &[])
         .iter()
@@ -362,6 +370,21 @@ fn keep_stored_refuses_stored_that_goes_backwards_lies_ahead_or_is_missing() {
             "{first}"
         );
     }
+
+    // Batches in flight could store later times before a failed one is sent again.
+    let data = sqlite(&dir.path().join("in-flight"));
+    let output = import(
+        &source_ok(dir.path()),
+        &args(&data),
+        &["--keep-stored", "--in-flight", "2"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("--in-flight"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stored_ids(&args(&data)).is_empty());
 
     // A store that holds a statement stored now takes no older `stored`.
     let data = sqlite(&dir.path().join("newer"));

@@ -387,31 +387,47 @@ impl<C: Sql> Writer<C> {
         // A request alone in its transaction needs no savepoint: when it fails, the whole
         // transaction is rolled back.
         let savepoints = group.len() > 1;
-        let (plain, group): (Vec<Command>, Vec<Command>) = if savepoints {
-            group.into_iter().partition(Command::plain_statements)
+        // The commands before the first plain request keep their place (a completions sync
+        // checks that no statement was written before it in the transaction); the plain
+        // requests are written together there, then the other commands.
+        let mut group = group;
+        let first_plain = group
+            .iter()
+            .position(Command::plain_statements)
+            .unwrap_or(group.len());
+        let after = group.split_off(first_plain);
+        let (plain, rest): (Vec<Command>, Vec<Command>) = if savepoints {
+            after.into_iter().partition(Command::plain_statements)
         } else {
-            (Vec::new(), group)
+            (Vec::new(), after)
         };
-        let (mut done, group) = if plain.len() > 1 {
+        let mut all_ok = true;
+        let mut done: Vec<Box<dyn Pending>> = Vec::new();
+        for command in group {
+            let (pending, ok) = apply(&mut self.conn, &mut cx, command, savepoints);
+            all_ok &= ok;
+            done.push(pending);
+        }
+        let rest: Vec<Command> = if plain.len() > 1 {
             match write_plain_together(&mut self.conn, &mut cx, plain) {
-                Ok((done, targeted)) => (done, targeted.into_iter().chain(group).collect()),
-                Err((mut done, error)) => {
-                    done.extend(fail_all(group, &error));
+                Ok((answered, given_back)) => {
+                    done.extend(answered);
+                    given_back.into_iter().chain(rest).collect()
+                }
+                Err((answered, error)) => {
+                    done.extend(answered);
+                    done.extend(fail_all(rest, &error));
                     return Err((done, error));
                 }
             }
         } else {
-            (
-                Vec::new(),
-                plain.into_iter().chain(group).collect::<Vec<_>>(),
-            )
+            plain.into_iter().chain(rest).collect()
         };
-        let mut all_ok = true;
-        done.extend(group.into_iter().map(|command| {
+        for command in rest {
             let (pending, ok) = apply(&mut self.conn, &mut cx, command, savepoints);
             all_ok &= ok;
-            pending
-        }));
+            done.push(pending);
+        }
         if !savepoints && !all_ok {
             return Ok((done, None));
         }
@@ -492,7 +508,11 @@ impl<C: Sql> Writer<C> {
         })();
         match deferred {
             Ok(Some(ledger_seq)) => {
-                self.conn.batch("COMMIT")?;
+                if let Err(error) = self.conn.batch("COMMIT") {
+                    let _ = self.conn.batch("ROLLBACK");
+                    self.release_claim();
+                    return Err(error);
+                }
                 self.bulk = Some(BulkImport {
                     ids: HashSet::new(),
                     ledger_seq,
@@ -1116,6 +1136,34 @@ fn insert_statements(
 }
 
 type Answered = Vec<Box<dyn Pending>>;
+/// Where each statement of a batch came from: (request, index in the request).
+type Origins = Vec<(usize, usize)>;
+
+/// A plain request while its group is written: its statements in request order, each taken out
+/// while the group's batch holds it.
+struct PlainRequest {
+    principal: String,
+    statements: Vec<Option<Accepted>>,
+    /// Which of `statements` the group writes (the others are stored already, or written by
+    /// an earlier request of the group, with the same content).
+    write: Vec<bool>,
+    ids: Vec<Uuid>,
+    reply: Reply<Vec<Uuid>>,
+}
+
+impl PlainRequest {
+    /// The request as it came, for the one-by-one path.
+    fn into_command(self) -> Command {
+        Command::Statements {
+            principal: self.principal,
+            batch: self.statements.into_iter().flatten().collect(),
+            attachments: Vec::new(),
+            alone: false,
+            restore: false,
+            reply: self.reply,
+        }
+    }
+}
 
 /// Writes the plain statement requests of a group (see [`Command::plain_statements`]) as one
 /// batch per principal: two look-ups for all of them (ids already stored, ids that stored
@@ -1124,20 +1172,16 @@ type Answered = Vec<Box<dyn Pending>>;
 /// whose statement is stored (or sent by an earlier request of the group) with other content
 /// is refused with [`StoreError::Conflict`] before anything is written; a statement stored with
 /// the same content is not written again. Requests with a statement that a stored statement
-/// points at (its void came first) are given back, to be written one by one. An error after
-/// that fails the transaction (all requests are answered with it).
+/// points at (its void came first) are given back, to be written one by one. The batch runs in
+/// a savepoint: when the database refuses it (something in one request that only the database
+/// checks), it is rolled back and every request is given back, so that only the request at
+/// fault fails, as before.
 fn write_plain_together(
     conn: &mut impl Sql,
     cx: &mut Context<'_>,
     requests: Vec<Command>,
 ) -> Result<(Answered, Vec<Command>), (Answered, StoreError)> {
-    let fail = |replies: Vec<Reply<Vec<Uuid>>>, error: &StoreError| -> Answered {
-        replies
-            .into_iter()
-            .map(|reply| Outcome::boxed(reply, Err(StoreError::Corrupt(error.to_string()))))
-            .collect()
-    };
-    let mut plain = Vec::with_capacity(requests.len());
+    let mut plain: Vec<PlainRequest> = Vec::with_capacity(requests.len());
     for command in requests {
         if let Command::Statements {
             principal,
@@ -1146,12 +1190,24 @@ fn write_plain_together(
             ..
         } = command
         {
-            plain.push((principal, batch, reply));
+            plain.push(PlainRequest {
+                principal,
+                ids: batch.iter().map(|a| a.id).collect(),
+                write: Vec::with_capacity(batch.len()),
+                statements: batch.into_iter().map(Some).collect(),
+                reply,
+            });
         }
     }
+    let fail = |plain: Vec<PlainRequest>, error: &StoreError| -> Answered {
+        plain
+            .into_iter()
+            .map(|r| Outcome::boxed(r.reply, Err(StoreError::Corrupt(error.to_string()))))
+            .collect()
+    };
     let keys: Vec<String> = plain
         .iter()
-        .flat_map(|(_, batch, _)| batch.iter().map(|a| a.id.to_string()))
+        .flat_map(|r| r.ids.iter().map(Uuid::to_string))
         .collect();
     let key_args: Vec<Arg<'_>> = keys.iter().map(Arg::from).collect();
     let looked_up = (|| {
@@ -1171,35 +1227,28 @@ fn write_plain_together(
     })();
     let (targeted, stored_json) = match looked_up {
         Ok(found) => found,
-        Err(error) => {
-            let replies = plain.into_iter().map(|(_, _, reply)| reply).collect();
-            return Err((fail(replies, &error), error));
-        }
+        Err(error) => return Err((fail(plain, &error), error)),
     };
 
     let mut answered: Answered = Vec::new();
-    let mut given_back = Vec::new();
-    // What each principal writes, and who is answered with which ids once it is written.
-    let mut writes: Vec<(String, Vec<Accepted>)> = Vec::new();
-    let mut waiting: Vec<(Reply<Vec<Uuid>>, Vec<Uuid>)> = Vec::new();
-    // Statements this group writes, by id: (index in `writes`, index in its batch).
+    let mut given_back: Vec<Command> = Vec::new();
+    let mut kept: Vec<PlainRequest> = Vec::with_capacity(plain.len());
+    // Statements this group writes, by id: (index in `kept`, index in its request).
     let mut taken: HashMap<Uuid, (usize, usize)> = HashMap::new();
-    for (principal, batch, reply) in plain {
-        if batch.iter().any(|a| targeted.contains(&a.id.to_string())) {
-            given_back.push(Command::Statements {
-                principal,
-                batch,
-                attachments: Vec::new(),
-                alone: false,
-                restore: false,
-                reply,
-            });
+    for mut request in plain {
+        if request
+            .ids
+            .iter()
+            .any(|id| targeted.contains(&id.to_string()))
+        {
+            given_back.push(request.into_command());
             continue;
         }
-        let ids: Vec<Uuid> = batch.iter().map(|a| a.id).collect();
-        let mut fresh: Vec<Accepted> = Vec::with_capacity(batch.len());
         let mut refusal = None;
-        for accepted in batch {
+        // This request's statements to write so far: (id, index).
+        let mut mine: Vec<(Uuid, usize)> = Vec::new();
+        for (i, slot) in request.statements.iter().enumerate() {
+            let Some(accepted) = slot else { continue };
             let id = accepted.id.to_string();
             let same_as = |other: &Value| xapi::compare::same_statement(&accepted.statement, other);
             let same = if let Some(existing) = stored_json.get(&id) {
@@ -1210,61 +1259,127 @@ fn write_plain_together(
                         break;
                     }
                 }
-            } else if let Some(&(w, i)) = taken.get(&accepted.id) {
-                Some(same_as(&writes[w].1[i].statement))
+            } else if let Some(&(r, j)) = taken.get(&accepted.id) {
+                kept[r].statements[j]
+                    .as_ref()
+                    .map(|a| same_as(&a.statement))
             } else {
-                fresh
-                    .iter()
-                    .find(|a| a.id == accepted.id)
+                mine.iter()
+                    .find(|(other, _)| *other == accepted.id)
+                    .and_then(|&(_, j)| request.statements[j].as_ref())
                     .map(|a| same_as(&a.statement))
             };
             match same {
                 // Stored (or written by this group) with the same content: nothing to write.
-                Some(true) => {}
+                Some(true) => request.write.push(false),
                 Some(false) => {
                     refusal = Some(StoreError::Conflict(accepted.id));
                     break;
                 }
-                None => fresh.push(accepted),
+                None => {
+                    request.write.push(true);
+                    mine.push((accepted.id, i));
+                }
             }
         }
         if let Some(error) = refusal {
-            answered.push(Outcome::boxed(reply, Err(error)));
+            answered.push(Outcome::boxed(request.reply, Err(error)));
             continue;
         }
-        let w = match writes.iter().position(|(p, _)| *p == principal) {
-            Some(w) => w,
-            None => {
-                writes.push((principal, Vec::new()));
-                writes.len() - 1
-            }
-        };
-        for accepted in fresh {
-            taken.insert(accepted.id, (w, writes[w].1.len()));
-            writes[w].1.push(accepted);
+        for (id, i) in mine {
+            taken.insert(id, (kept.len(), i));
         }
-        waiting.push((reply, ids));
+        kept.push(request);
     }
 
-    let no_stored = HashMap::new();
-    for (principal, batch) in writes {
-        let keys = batch.iter().map(|a| a.id.to_string()).collect();
-        if let Err(error) = insert_unlinked(conn, cx, &principal, batch, keys, &no_stored) {
-            let replies = waiting.into_iter().map(|(reply, _)| reply).collect();
-            answered.extend(fail(replies, &error));
-            answered.extend(
-                given_back
-                    .into_iter()
-                    .map(|c| failed(c, StoreError::Corrupt(error.to_string()))),
-            );
-            return Err((answered, error));
+    if let Err(error) = conn.batch("SAVEPOINT plain") {
+        answered.extend(fail(kept, &error));
+        answered.extend(
+            given_back
+                .into_iter()
+                .map(|c| failed(c, StoreError::Corrupt(error.to_string()))),
+        );
+        return Err((answered, error));
+    }
+    let ledger_before = cx.ledger.clone();
+    let terms_before = cx.term_ids.len();
+    // Each principal's statements, with where each came from, kept until the savepoint is
+    // released: a refused batch gives them back to their requests.
+    let mut written: Vec<(Vec<NewStatement>, Origins)> = Vec::new();
+    let mut refused = None;
+    let mut principals: Vec<String> = Vec::new();
+    for request in &kept {
+        if !principals.contains(&request.principal) {
+            principals.push(request.principal.clone());
         }
     }
-    answered.extend(
-        waiting
-            .into_iter()
-            .map(|(reply, ids)| Outcome::boxed(reply, Ok(ids))),
-    );
+    for principal in principals {
+        let mut batch = Vec::new();
+        let mut origin = Vec::new();
+        for (r, request) in kept.iter_mut().enumerate() {
+            if request.principal != principal {
+                continue;
+            }
+            for (i, slot) in request.statements.iter_mut().enumerate() {
+                if request.write[i]
+                    && let Some(accepted) = slot.take()
+                {
+                    batch.push(accepted);
+                    origin.push((r, i));
+                }
+            }
+        }
+        match new_statements(cx, batch) {
+            Ok(fresh) => {
+                let result = write_new(conn, cx, &principal, &fresh);
+                written.push((fresh, origin));
+                if let Err(error) = result {
+                    refused = Some(error);
+                    break;
+                }
+            }
+            Err((error, back)) => {
+                for (accepted, (r, i)) in back.into_iter().zip(origin) {
+                    kept[r].statements[i] = Some(accepted);
+                }
+                refused = Some(error);
+                break;
+            }
+        }
+    }
+    let Some(error) = refused else {
+        if let Err(error) = conn.batch("RELEASE SAVEPOINT plain") {
+            answered.extend(fail(kept, &error));
+            return Err((answered, error));
+        }
+        for (fresh, _) in written {
+            free_elsewhere(fresh);
+        }
+        answered.extend(
+            kept.into_iter()
+                .map(|request| Outcome::boxed(request.reply, Ok(request.ids))),
+        );
+        return Ok((answered, given_back));
+    };
+    // Refused by the database: back to before the batch, and every request the one-by-one way.
+    tracing::debug!(%error, "statements written together were refused; writing them one by one");
+    for (fresh, origin) in written {
+        for (statement, (r, i)) in fresh.into_iter().zip(origin) {
+            kept[r].statements[i] = Some(statement.accepted);
+        }
+    }
+    *cx.ledger = ledger_before;
+    if cx.term_ids.len() != terms_before {
+        cx.term_ids.clear();
+    }
+    if let Err(error) = conn
+        .batch("ROLLBACK TO SAVEPOINT plain")
+        .and_then(|()| conn.batch("RELEASE SAVEPOINT plain"))
+    {
+        answered.extend(fail(kept, &error));
+        return Err((answered, error));
+    }
+    given_back.extend(kept.into_iter().map(PlainRequest::into_command));
     Ok((answered, given_back))
 }
 
@@ -1395,9 +1510,62 @@ fn insert_unlinked(
     if fresh.is_empty() {
         return Ok(ids);
     }
+    write_new(conn, cx, principal, &fresh)?;
+    free_elsewhere(fresh);
+    Ok(ids)
+}
 
+/// Stamps and serialises statements that are not stored, giving each the next `seq`; on an
+/// error, gives them back (in their order).
+fn new_statements(
+    cx: &mut Context<'_>,
+    batch: Vec<Accepted>,
+) -> Result<Vec<NewStatement>, (StoreError, Vec<Accepted>)> {
+    let mut fresh: Vec<NewStatement> = Vec::with_capacity(batch.len());
+    let mut batch = batch.into_iter();
+    while let Some(mut accepted) = batch.next() {
+        let id = accepted.id.to_string();
+        let prepared = stamp(cx, &mut accepted).and_then(|stored_us| {
+            let json = serde_json::to_string(&accepted.statement)
+                .map_err(|e| StoreError::Corrupt(format!("statement {id}: {e}")))?;
+            Ok((stored_us, json))
+        });
+        match prepared {
+            Ok((stored_us, json)) => {
+                cx.ledger.statement_seq += 1;
+                fresh.push(NewStatement {
+                    seq: cx.ledger.statement_seq,
+                    id,
+                    stored_us,
+                    json,
+                    accepted,
+                });
+            }
+            Err(error) => {
+                let back = fresh
+                    .into_iter()
+                    .map(|s| s.accepted)
+                    .chain(std::iter::once(accepted))
+                    .chain(batch)
+                    .collect();
+                return Err((error, back));
+            }
+        }
+    }
+    Ok(fresh)
+}
+
+/// Writes statements [`insert_unlinked`] or [`new_statements`] prepared, none pointing at
+/// another: their rows, ledger entries, postings and Activity definitions, a few multi-row
+/// statements per table for all of them.
+fn write_new(
+    conn: &mut impl Sql,
+    cx: &mut Context<'_>,
+    principal: &str,
+    fresh: &[NewStatement],
+) -> Result<(), StoreError> {
     let mut args = Vec::with_capacity(fresh.len() * 7);
-    for s in &fresh {
+    for s in fresh {
         args.extend([
             Arg::Int(s.seq),
             Arg::Text(&s.id),
@@ -1430,7 +1598,7 @@ fn insert_unlinked(
         .collect();
     resolve_terms(conn, cx.term_ids, &terms)?;
     let mut postings = Vec::with_capacity(terms.len());
-    for s in &fresh {
+    for s in fresh {
         for term in &s.accepted.terms {
             let id =
                 cx.term_ids.get(term.as_str()).copied().ok_or_else(|| {
@@ -1458,7 +1626,7 @@ fn insert_unlinked(
     // Each Activity's definitions in statement order, merged into the stored one once.
     let mut definitions: Vec<(&str, Vec<&Value>)> = Vec::new();
     let mut position: HashMap<&str, usize> = HashMap::new();
-    for s in &fresh {
+    for s in fresh {
         for (iri, definition) in xapi::format::activity_definitions(&s.accepted.statement) {
             let i = *position.entry(iri).or_insert_with(|| {
                 definitions.push((iri, Vec::new()));
@@ -1471,10 +1639,7 @@ fn insert_unlinked(
             }
         }
     }
-    merge_definitions(conn, &definitions)?;
-    drop(definitions);
-    free_elsewhere(fresh);
-    Ok(ids)
+    merge_definitions(conn, &definitions)
 }
 
 /// From this many statements, a batch is freed on a thread of its own.
@@ -1969,6 +2134,88 @@ mod tests {
             rows,
             [(1, "setup".into()), (100, "setup".into()), (2, "p1".into())],
             "statement 2 once, as p1's; nothing of the refused request"
+        );
+    }
+
+    /// When the database refuses the batch written together (here a trigger refuses one
+    /// statement, standing for what only a database checks, such as PostgreSQL's index-row size
+    /// limit), it is rolled back and every request goes the one-by-one way: only the request at
+    /// fault fails.
+    #[test]
+    fn a_batch_the_database_refuses_is_written_request_by_request() {
+        let dir = tempfile::tempdir().expect("dir");
+        drop(SqliteStore::open(dir.path()).expect("store"));
+        let mut conn = writer_connection(&dir.path().join(DATABASE_FILE)).expect("conn");
+        conn.batch(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON statements
+             WHEN NEW.json LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poison refused'); END",
+        )
+        .expect("trigger");
+        let (commands, answers): (Vec<Command>, Vec<Answer>) = [
+            vec![statement(1, "https://example.org/a")],
+            vec![
+                statement(2, "https://example.org/b"),
+                statement(3, "https://example.org/poison"),
+            ],
+            vec![statement(4, "https://example.org/c")],
+        ]
+        .into_iter()
+        .map(|batch| request("p", batch))
+        .unzip();
+        conn.batch("BEGIN IMMEDIATE").expect("begin");
+        let mut head = LedgerHead::load(&mut conn, "").expect("head");
+        let seq_before = head.statement_seq;
+        let mut term_ids = HashMap::new();
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let mut cx = Context {
+            term_ids: &mut term_ids,
+            ledger: &mut head,
+            key: &key,
+            stored_us: Timestamp::now().as_microsecond(),
+            time: Timestamp::now().to_string(),
+            bulk: None,
+            restore_floor: None,
+        };
+        let (answered, given_back) = write_plain_together(&mut conn, &mut cx, commands)
+            .unwrap_or_else(|(_, e)| panic!("{e}"));
+        assert!(answered.is_empty());
+        assert_eq!(given_back.len(), 3, "every request, the one-by-one way");
+        assert_eq!(
+            cx.ledger.statement_seq, seq_before,
+            "the ledger head as before"
+        );
+        let mut done = Vec::new();
+        for command in given_back {
+            let (pending, _) = apply(&mut conn, &mut cx, command, true);
+            done.push(pending);
+        }
+        head.save(&mut conn).expect("head");
+        conn.batch("COMMIT").expect("commit");
+        for pending in done {
+            pending.answer(None);
+        }
+        let results: Vec<bool> = answers
+            .into_iter()
+            .map(|mut a| a.try_recv().expect("answered").is_ok())
+            .collect();
+        assert_eq!(
+            results,
+            [true, false, true],
+            "only the request at fault fails"
+        );
+        let ids: Vec<String> = conn
+            .rows("SELECT id FROM statements ORDER BY seq", &[])
+            .expect("rows")
+            .iter()
+            .map(|r| r.text(0).expect("id"))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                Uuid::from_u128(1).to_string(),
+                Uuid::from_u128(4).to_string()
+            ],
+            "nothing of the refused request, the others once"
         );
     }
 }
