@@ -269,6 +269,10 @@ impl Backend for PgBackend {
         false
     }
 
+    fn refuses_values(&self) -> bool {
+        true
+    }
+
     fn deferred_indexes(&self) -> Option<&'static DeferredIndexes> {
         Some(&DEFERRED_INDEXES)
     }

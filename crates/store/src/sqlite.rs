@@ -107,6 +107,10 @@ impl Backend for SqliteBackend {
         true
     }
 
+    fn refuses_values(&self) -> bool {
+        false
+    }
+
     fn signing_key(&self, _: &mut SqliteConn) -> Result<SigningKey, StoreError> {
         key_file::load_or_create(&self.data_dir)
     }

@@ -299,6 +299,10 @@ pub trait Backend: Send + Sync + 'static {
     /// True when a read is a read of a local file (no round trip to a server), so that a lookup
     /// by primary key takes microseconds and may run on an async worker thread.
     fn local_reads(&self) -> bool;
+    /// True when the database may refuse a value that validation let through (PostgreSQL: text
+    /// with a NUL character, an index row over about 2.7 KB), so that statements written
+    /// together need a savepoint to fall back to writing them request by request.
+    fn refuses_values(&self) -> bool;
     /// The server's checkpoint signing key, created on first use.
     fn signing_key(&self, conn: &mut Self::Conn) -> Result<SigningKey, StoreError>;
 
@@ -408,6 +412,7 @@ impl<B: Backend> SqlStore<B> {
                 begin: backend.begin_write(),
                 lock: backend.lock_head(),
                 deferred: backend.deferred_indexes(),
+                refuses_values: backend.refuses_values(),
             },
         )?;
         Ok(SqlStore {

@@ -3,9 +3,10 @@
 //! the others of its group untouched; a request alone in its group needs none (when it fails, the
 //! transaction is rolled back), and an import's batch is always alone. The plain statement
 //! requests of a group (no attachments, no StatementRef either way) are checked together first
-//! and written as one batch without savepoints: a request that would conflict is refused before
-//! anything is written, so the others cannot fail but with the transaction. Nobody is answered
-//! before the commit is durable.
+//! and written as one batch: a request that would conflict is refused before anything is
+//! written, so the others cannot fail but with the transaction (on PostgreSQL, which may refuse a
+//! value validation let through, the batch has a savepoint and falls back to the one-by-one
+//! way). Nobody is answered before the commit is durable.
 //!
 //! Every transaction starts by reading the ledger head under lock and ends by writing it back:
 //! that one row serialises all writers, in this process and in any other process on the same
@@ -129,6 +130,8 @@ pub(crate) struct Dialect {
     pub(crate) lock: &'static str,
     /// What a bulk import may defer, if the backend can.
     pub(crate) deferred: Option<&'static DeferredIndexes>,
+    /// See [`super::Backend::refuses_values`].
+    pub(crate) refuses_values: bool,
 }
 
 /// A bulk import whose indexes are deferred (see `Store::begin_bulk_import`).
@@ -409,7 +412,8 @@ impl<C: Sql> Writer<C> {
             done.push(pending);
         }
         let rest: Vec<Command> = if plain.len() > 1 {
-            match write_plain_together(&mut self.conn, &mut cx, plain) {
+            match write_plain_together(&mut self.conn, &mut cx, plain, self.dialect.refuses_values)
+            {
                 Ok((answered, given_back)) => {
                     done.extend(answered);
                     given_back.into_iter().chain(rest).collect()
@@ -1172,14 +1176,17 @@ impl PlainRequest {
 /// whose statement is stored (or sent by an earlier request of the group) with other content
 /// is refused with [`StoreError::Conflict`] before anything is written; a statement stored with
 /// the same content is not written again. Requests with a statement that a stored statement
-/// points at (its void came first) are given back, to be written one by one. The batch runs in
-/// a savepoint: when the database refuses it (something in one request that only the database
-/// checks), it is rolled back and every request is given back, so that only the request at
-/// fault fails, as before.
+/// points at (its void came first) are given back, to be written one by one. When the database
+/// may refuse a value that validation let through (`guarded`: PostgreSQL), the batch runs in a
+/// savepoint: refused, it is rolled back and every request is given back, so that only the
+/// request at fault fails. On SQLite nothing in a statement can make the writes fail (a
+/// savepoint would copy every page the batch dirties into its journal): an error there is the
+/// database's own and fails the group's transaction, as it would every request in it.
 fn write_plain_together(
     conn: &mut impl Sql,
     cx: &mut Context<'_>,
     requests: Vec<Command>,
+    guarded: bool,
 ) -> Result<(Answered, Vec<Command>), (Answered, StoreError)> {
     let mut plain: Vec<PlainRequest> = Vec::with_capacity(requests.len());
     for command in requests {
@@ -1292,7 +1299,7 @@ fn write_plain_together(
         kept.push(request);
     }
 
-    if let Err(error) = conn.batch("SAVEPOINT plain") {
+    if guarded && let Err(error) = conn.batch("SAVEPOINT plain") {
         answered.extend(fail(kept, &error));
         answered.extend(
             given_back
@@ -1348,7 +1355,7 @@ fn write_plain_together(
         }
     }
     let Some(error) = refused else {
-        if let Err(error) = conn.batch("RELEASE SAVEPOINT plain") {
+        if guarded && let Err(error) = conn.batch("RELEASE SAVEPOINT plain") {
             answered.extend(fail(kept, &error));
             return Err((answered, error));
         }
@@ -1361,6 +1368,15 @@ fn write_plain_together(
         );
         return Ok((answered, given_back));
     };
+    if !guarded {
+        answered.extend(fail(kept, &error));
+        answered.extend(
+            given_back
+                .into_iter()
+                .map(|c| failed(c, StoreError::Corrupt(error.to_string()))),
+        );
+        return Err((answered, error));
+    }
     // Refused by the database: back to before the batch, and every request the one-by-one way.
     tracing::debug!(%error, "statements written together were refused; writing them one by one");
     for (fresh, origin) in written {
@@ -2091,7 +2107,7 @@ mod tests {
             request("p1", vec![statement(99, "https://example.org/x")]),
         ];
         let (commands, answers): (Vec<Command>, Vec<Answer>) = requests.into_iter().unzip();
-        let (answered, given_back) = write_plain_together(&mut conn, &mut cx, commands)
+        let (answered, given_back) = write_plain_together(&mut conn, &mut cx, commands, false)
             .unwrap_or_else(|(_, e)| panic!("{e}"));
         assert_eq!(given_back.len(), 1, "the statement its void came before");
         assert!(
@@ -2139,8 +2155,8 @@ mod tests {
 
     /// When the database refuses the batch written together (here a trigger refuses one
     /// statement, standing for what only a database checks, such as PostgreSQL's index-row size
-    /// limit), it is rolled back and every request goes the one-by-one way: only the request at
-    /// fault fails.
+    /// limit; guarded as on PostgreSQL), it is rolled back and every request goes the one-by-one
+    /// way: only the request at fault fails.
     #[test]
     fn a_batch_the_database_refuses_is_written_request_by_request() {
         let dir = tempfile::tempdir().expect("dir");
@@ -2176,7 +2192,7 @@ mod tests {
             bulk: None,
             restore_floor: None,
         };
-        let (answered, given_back) = write_plain_together(&mut conn, &mut cx, commands)
+        let (answered, given_back) = write_plain_together(&mut conn, &mut cx, commands, true)
             .unwrap_or_else(|(_, e)| panic!("{e}"));
         assert!(answered.is_empty());
         assert_eq!(given_back.len(), 3, "every request, the one-by-one way");
