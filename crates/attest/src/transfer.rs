@@ -347,19 +347,16 @@ async fn settle<S: Store>(
                     "line {}: statement {id} cannot keep its stored time: {reason}",
                     meta.lines[index]
                 );
-                meta.ids.truncate(index);
-                meta.lines.truncate(index);
-                meta.raw.truncate(index);
-                let statements = reparse(&meta, authority)?;
-                write(store, keep_stored, statements)
-                    .await
-                    .context("the store failed")?;
-                return Ok(Settled {
-                    stored: meta.ids.len() as u64,
-                    bytes: meta.bytes,
+                return stop_before(
+                    store,
+                    meta,
+                    index,
+                    keep_stored,
+                    authority,
                     conflicts,
-                    stop: Some(anyhow::anyhow!(message)),
-                });
+                    message,
+                )
+                .await;
             }
             Err(error) => return Err(anyhow::Error::new(error).context("the store failed")),
         };
@@ -371,31 +368,49 @@ async fn settle<S: Store>(
         let message = format!(
             "line {line}: statement {id} conflicts with the stored statement of that id (same id, different content)"
         );
-        let stop = on_conflict == OnConflict::Stop;
-        if stop {
-            meta.ids.truncate(index);
-            meta.lines.truncate(index);
-            meta.raw.truncate(index);
-        } else {
-            meta.ids.remove(index);
-            meta.lines.remove(index);
-            meta.raw.remove(index);
-            conflicts.push(message.clone());
-        }
-        let statements = reparse(&meta, authority)?;
-        if stop {
-            write(store, keep_stored, statements)
-                .await
-                .context("the store failed")?;
-            return Ok(Settled {
-                stored: meta.ids.len() as u64,
-                bytes: meta.bytes,
+        if on_conflict == OnConflict::Stop {
+            return stop_before(
+                store,
+                meta,
+                index,
+                keep_stored,
+                authority,
                 conflicts,
-                stop: Some(anyhow::anyhow!(message)),
-            });
+                message,
+            )
+            .await;
         }
-        pending = write(store, keep_stored, statements);
+        meta.ids.remove(index);
+        meta.lines.remove(index);
+        meta.raw.remove(index);
+        conflicts.push(message);
+        pending = write(store, keep_stored, reparse(&meta, authority)?);
     }
+}
+
+/// Stores the lines of a batch before `index` (the batch was refused whole at that line) and
+/// stops the import there with `message`.
+async fn stop_before<S: Store>(
+    store: &S,
+    mut meta: BatchMeta,
+    index: usize,
+    keep_stored: bool,
+    authority: &Value,
+    conflicts: Vec<String>,
+    message: String,
+) -> anyhow::Result<Settled> {
+    meta.ids.truncate(index);
+    meta.lines.truncate(index);
+    meta.raw.truncate(index);
+    write(store, keep_stored, reparse(&meta, authority)?)
+        .await
+        .context("the store failed")?;
+    Ok(Settled {
+        stored: meta.ids.len() as u64,
+        bytes: meta.bytes,
+        conflicts,
+        stop: Some(anyhow::anyhow!(message)),
+    })
 }
 
 /// The statements of a batch's remaining lines, parsed again (the store consumed the first

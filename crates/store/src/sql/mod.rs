@@ -466,6 +466,24 @@ impl<B: Backend> SqlStore<B> {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// An import's batch: in a transaction of its own; `restore` keeps each statement's `stored`.
+    async fn import(
+        &self,
+        principal: String,
+        batch: Vec<Accepted>,
+        restore: bool,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.write(|reply| Command::Statements {
+            principal,
+            batch,
+            attachments: Vec::new(),
+            alone: true,
+            restore,
+            reply,
+        })
+        .await
+    }
+
     /// The `stored` of the newest committed statement, as the database knows it.
     async fn committed_stored_us(&self) -> Result<i64, StoreError> {
         self.read(|conn| {
@@ -505,15 +523,7 @@ impl<B: Backend> Store for SqlStore<B> {
         principal: String,
         batch: Vec<Accepted>,
     ) -> Result<Vec<Uuid>, StoreError> {
-        self.write(|reply| Command::Statements {
-            principal,
-            batch,
-            attachments: Vec::new(),
-            alone: true,
-            restore: false,
-            reply,
-        })
-        .await
+        self.import(principal, batch, false).await
     }
 
     async fn restore_statements(
@@ -521,15 +531,7 @@ impl<B: Backend> Store for SqlStore<B> {
         principal: String,
         batch: Vec<Accepted>,
     ) -> Result<Vec<Uuid>, StoreError> {
-        self.write(|reply| Command::Statements {
-            principal,
-            batch,
-            attachments: Vec::new(),
-            alone: true,
-            restore: true,
-            reply,
-        })
-        .await
+        self.import(principal, batch, true).await
     }
 
     async fn begin_bulk_import(&self) -> Result<bool, StoreError> {
