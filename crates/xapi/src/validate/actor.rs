@@ -191,8 +191,17 @@ fn account(value: &Value, path: &str) -> Result {
     let members = Members::of(value, path, "an Account")?;
     members.allow(&["homePage", "name"])?;
     members.required("homePage", iri)?;
-    members.required("name", string)?;
+    members.required("name", account_name)?;
     Ok(())
+}
+
+/// An account name identifies the Agent (an IFI): it may hold any text but the character U+0000,
+/// which no database's text type keeps (PostgreSQL refuses it) and no system uses in a name.
+fn account_name(value: &Value, path: &str) -> Result {
+    let name = string(value, path)?;
+    require(!name.contains('\0'), path, || {
+        "an account name must not contain the character U+0000".to_string()
+    })
 }
 
 fn require(ok: bool, path: &str, message: impl FnOnce() -> String) -> Result {

@@ -388,6 +388,11 @@ fn rejects_a_malformed_account_d_2_4_2_4() {
         &account(json!({"homePage": "http://www.example.com", "name": {"key": "should fail"}})),
         "actor.account.name",
     );
+    // A NUL cannot be stored as text (PostgreSQL refuses it): 400, not a database error.
+    rejected_in_both(
+        &account(json!({"homePage": "http://www.example.com", "name": "a\u{0}b"})),
+        "actor.account.name",
+    );
     rejected_in_both(
         &account(json!({"homePage": "ab=c://should.fail.com", "name": "ann"})),
         "actor.account.homePage",
