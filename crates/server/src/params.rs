@@ -26,6 +26,12 @@ impl Params {
                     allowed.join(", ")
                 )));
             }
+            // No text column keeps U+0000 (PostgreSQL refuses it), and no id needs it.
+            if value.contains('\0') {
+                return Err(ApiError::bad_request(format!(
+                    "parameter '{name}' contains the character U+0000, which no value may hold"
+                )));
+            }
             if params.insert(name.clone(), value).is_some() {
                 return Err(ApiError::bad_request(format!(
                     "parameter '{name}' is given more than once"

@@ -325,6 +325,22 @@ async fn document_parameters_are_validated_c_2_3_c_3_2() {
         400,
     )
     .await;
+    // U+0000 in an id: 400 on both backends (PostgreSQL cannot keep it as text), nothing stored.
+    expect_status(
+        send(
+            &server,
+            Method::PUT,
+            &state_path("&stateId=a%00b"),
+            json_body(json!({"k": 1})),
+            &[],
+        )
+        .await,
+        400,
+    )
+    .await;
+    let ids = send(&server, Method::GET, &state_path(""), None, &[]).await;
+    assert_eq!(ids.status(), 200);
+    assert_eq!(ids.json::<Value>().await.expect("json"), json!([]));
 }
 
 #[tokio::test]
