@@ -386,10 +386,18 @@ impl<B: Backend> Drop for Inner<B> {
         // Closing a connection may block (PostgreSQL's client waits for the server): never on an
         // async worker thread.
         let readers = std::mem::take(self.readers.get_mut().unwrap_or_else(|e| e.into_inner()));
-        if !readers.is_empty() {
-            let _ = std::thread::Builder::new()
-                .name("attest-close".into())
-                .spawn(move || drop(readers));
+        if readers.is_empty() {
+            return;
+        }
+        let slot = Arc::new(Mutex::new(Some(readers)));
+        let theirs = slot.clone();
+        let spawned = std::thread::Builder::new()
+            .name("attest-close".into())
+            .spawn(move || drop(theirs.lock().ok().and_then(|mut r| r.take())));
+        if spawned.is_err() {
+            // No thread to close them on: leave them open (the process is ending) rather than
+            // block, or drop a PostgreSQL connection's runtime, on an async worker.
+            std::mem::forget(slot.lock().ok().and_then(|mut r| r.take()));
         }
     }
 }
