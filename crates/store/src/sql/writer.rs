@@ -343,7 +343,7 @@ impl<C: Sql> Writer<C> {
     #[allow(clippy::type_complexity)]
     fn transaction(
         &mut self,
-        group: Vec<Command>,
+        mut group: Vec<Command>,
         now_us: i64,
     ) -> Result<(Vec<Box<dyn Pending>>, Option<i64>), (Vec<Box<dyn Pending>>, StoreError)> {
         let fail_all = |group: Vec<Command>, error: &StoreError| -> Vec<Box<dyn Pending>> {
@@ -393,7 +393,6 @@ impl<C: Sql> Writer<C> {
         // The commands before the first plain request keep their place (a completions sync
         // checks that no statement was written before it in the transaction); the plain
         // requests are written together there, then the other commands.
-        let mut group = group;
         let first_plain = group
             .iter()
             .position(Command::plain_statements)
@@ -1224,7 +1223,11 @@ fn write_plain_together(
             "SELECT target FROM statements WHERE target",
             &key_args,
         )? {
-            targeted.insert(row.text(0)?);
+            let target = row.text(0)?;
+            targeted.insert(
+                Uuid::parse_str(&target)
+                    .map_err(|e| StoreError::Corrupt(format!("statement target {target}: {e}")))?,
+            );
         }
         let mut stored_json = HashMap::new();
         for row in select_in(conn, "SELECT id, json FROM statements WHERE id", &key_args)? {
@@ -1243,11 +1246,7 @@ fn write_plain_together(
     // Statements this group writes, by id: (index in `kept`, index in its request).
     let mut taken: HashMap<Uuid, (usize, usize)> = HashMap::new();
     for mut request in plain {
-        if request
-            .ids
-            .iter()
-            .any(|id| targeted.contains(&id.to_string()))
-        {
+        if request.ids.iter().any(|id| targeted.contains(id)) {
             given_back.push(request.into_command());
             continue;
         }
