@@ -11,6 +11,7 @@ use store::{Credential, CredentialKind, CredentialRequest, DEFAULT_STORE, Scope,
 
 use crate::Shared;
 use crate::auth::Admin;
+use crate::body::json_body_as;
 use crate::error::ApiError;
 use crate::params::Params;
 
@@ -60,7 +61,7 @@ async fn create_store<S: Store>(
     Admin(admin): Admin,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let request: NewStore = parse(&body)?;
+    let request: NewStore = json_body_as(&body)?;
     state
         .stores
         .create(&admin.principal(), &request.name)
@@ -107,7 +108,7 @@ async fn create_credential<S: Store>(
     Admin(admin): Admin,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let body: NewCredentialBody = parse(&body)?;
+    let body: NewCredentialBody = json_body_as(&body)?;
     let kind = match body.kind.as_deref() {
         None => CredentialKind::Xapi,
         Some(kind) => CredentialKind::parse(kind)
@@ -177,9 +178,4 @@ async fn rotate<S: Store>(
     let mut shown = credential_json(&credential);
     shown["secret"] = json!(secret);
     Ok(Json(shown))
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not the JSON this needs: {e}")))
 }

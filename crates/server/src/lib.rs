@@ -9,6 +9,7 @@ mod alternate;
 mod attachments;
 mod audit;
 mod auth;
+mod body;
 pub mod compliance;
 mod documents;
 mod error;

@@ -122,6 +122,13 @@ pub fn parse(kind: &str, body: &[u8]) -> Result<Vec<Row>, Refused> {
             .into());
         }
     };
+    // No text column keeps U+0000 (PostgreSQL refuses it), and no cell needs it.
+    if let Some(at) = body.iter().position(|&b| b == 0) {
+        return Err(ApiError::bad_request(format!(
+            "the file contains the character U+0000 (at byte {at}), which no value may hold"
+        ))
+        .into());
+    }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)

@@ -16,6 +16,7 @@ use store::{Scope, Store};
 
 use crate::Shared;
 use crate::auth::Authenticated;
+use crate::body::json_body;
 use crate::error::ApiError;
 use crate::params::Params;
 
@@ -60,8 +61,7 @@ async fn post_facts<S: Store>(
 ) -> Result<Response, ApiError> {
     auth.require(&[Scope::All], "record compliance facts")?;
     Params::parse(query.as_deref(), &[])?;
-    let body: Value = xapi::json::parse_strict(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let body = json_body(&body)?;
     let reason = body
         .get("reason")
         .and_then(Value::as_str)
@@ -761,8 +761,7 @@ async fn decide<S: Store>(
 ) -> Result<Response, ApiError> {
     auth.require(&[Scope::All], "record qualification decisions")?;
     Params::parse(query.as_deref(), &[])?;
-    let body: Value = xapi::json::parse_strict(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let body = json_body(&body)?;
     let object = body
         .as_object()
         .ok_or_else(|| ApiError::bad_request("the body is a JSON object"))?;

@@ -31,6 +31,7 @@ use super::derive::Deriver;
 use super::{answers, record};
 use crate::Shared;
 use crate::auth::Authenticated;
+use crate::body::json_body_as;
 use crate::error::ApiError;
 use crate::params::Params;
 
@@ -148,12 +149,6 @@ fn long_enough(field: &str, password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let value = xapi::json::parse_strict(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    serde_json::from_value(value).map_err(|e| ApiError::bad_request(e.to_string()))
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Enrolment {
@@ -176,7 +171,7 @@ pub async fn enrol<S: Store>(
 ) -> Result<Response, ApiError> {
     auth.require(&[Scope::All], "enrol signers")?;
     Params::parse(query.as_deref(), &[])?;
-    let e: Enrolment = parse(&body)?;
+    let e: Enrolment = json_body_as(&body)?;
     long_enough("password", &e.password)?;
     if e.reason.trim().is_empty() {
         return Err(ApiError::bad_request(
@@ -316,7 +311,7 @@ pub async fn change_password<S: Store>(
 ) -> Result<Response, ApiError> {
     auth.require(&[Scope::StatementsWrite], "change a signing password")?;
     Params::parse(query.as_deref(), &[])?;
-    let c: PasswordChange = parse(&body)?;
+    let c: PasswordChange = json_body_as(&body)?;
     long_enough("newPassword", &c.new_password)?;
     if c.new_password == c.password {
         return Err(ApiError::bad_request(
@@ -457,7 +452,7 @@ pub async fn sign<S: Store>(
 ) -> Result<Response, ApiError> {
     auth.require(&[Scope::StatementsWrite], "sign records")?;
     Params::parse(query.as_deref(), &[])?;
-    let s: Signing = parse(&body)?;
+    let s: Signing = json_body_as(&body)?;
     let meaning = Meaning::parse(&s.meaning).ok_or_else(|| {
         let names: Vec<&str> = Meaning::ALL.iter().map(|m| m.name()).collect();
         ApiError::bad_request(format!(

@@ -423,3 +423,108 @@ async fn a_requirement_id_has_no_slash() {
     .await;
     assert_eq!(status, 400);
 }
+
+/// U+0000 in a reason, an id, a name or a CSV cell is a 400 that says where, and records nothing
+/// (PostgreSQL keeps no U+0000 in a text column: a reason holding one was a 500 there; an id
+/// holding one could never be asked for, since no query parameter may hold it).
+#[tokio::test]
+async fn u0000_in_any_compliance_or_admin_body_is_refused_and_records_nothing() {
+    let server = TestServer::start().await;
+    master_data(&server).await;
+    let count = |path: &'static str, list: &'static str| {
+        let server = &server;
+        async move {
+            let body: Value = reqwest::Client::new()
+                .get(server.url(path))
+                .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET))
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            body[list].as_array().map(Vec::len)
+        }
+    };
+    let facts_before = server
+        .request(Method::GET, "/api/compliance/facts")
+        .send()
+        .await
+        .expect("send")
+        .json::<Value>()
+        .await
+        .expect("json")["facts"]
+        .as_array()
+        .map(Vec::len);
+    let credentials_before = count("/api/admin/credentials", "credentials").await;
+    for (path, body, at) in [
+        (
+            "/api/compliance/facts",
+            json!({"reason": "HR\u{0}load", "fact": {"kind": "person", "id": "amy", "name": "Amy"}}),
+            "/reason",
+        ),
+        (
+            "/api/compliance/facts",
+            json!({"reason": "HR", "facts": [{"kind": "person", "id": "amy", "name": "Amy"},
+                                             {"kind": "person", "id": "b\u{0}b", "name": "Bob"}]}),
+            "/facts/1/id",
+        ),
+        (
+            "/api/compliance/decisions",
+            json!({"person": "a\u{0}nn", "procedure": "SOP-123"}),
+            "/person",
+        ),
+        (
+            "/api/compliance/signers",
+            json!({"person": "ann", "verifiedBy": "qa", "identityEvidence": "badge\u{0}",
+                   "reason": "enrolment", "password": "temporary-password-1"}),
+            "/identityEvidence",
+        ),
+    ] {
+        let response = server
+            .request(Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 400, "{path} {body}");
+        let message = response.text().await.unwrap_or_default();
+        assert!(
+            message.contains(&format!("the body at {at} contains the character U+0000")),
+            "{path}: {message}"
+        );
+    }
+    let csv = server
+        .request(Method::POST, "/api/compliance/import/people?reason=HR")
+        .header("Content-Type", "text/csv")
+        .body("person,name,employee_no,account_home_page,account_name,function,site,valid_from,valid_to\nbea,B\0ea,E9,https://hr.example,E9,packaging,Q,2025-06-01T00:00:00Z,\n")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(csv.status(), 400);
+    assert!(csv.text().await.unwrap_or_default().contains("U+0000"));
+    let credential = reqwest::Client::new()
+        .post(server.url("/api/admin/credentials"))
+        .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET))
+        .json(&json!({"name": "L\u{0}MS", "key": "lms", "secret": "lms-secret"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(credential.status(), 400);
+    let after = server
+        .request(Method::GET, "/api/compliance/facts")
+        .send()
+        .await
+        .expect("send")
+        .json::<Value>()
+        .await
+        .expect("json")["facts"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(after, facts_before, "no fact recorded");
+    assert_eq!(
+        count("/api/admin/credentials", "credentials").await,
+        credentials_before,
+        "no credential created"
+    );
+}
