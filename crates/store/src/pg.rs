@@ -5,6 +5,7 @@
 //! so every node signs with the same key.
 use std::collections::HashMap;
 use std::error::Error;
+use std::task::Poll;
 
 use bytes::BytesMut;
 use ledger::SigningKey;
@@ -226,6 +227,7 @@ impl PgBackend {
             client,
             runtime,
             statements: HashMap::new(),
+            held: Vec::new(),
         };
         // Every query Attest runs finds its rows through an index, but PostgreSQL plans a
         // prepared statement once for all after its first few runs, from the statistics of the
@@ -248,7 +250,11 @@ impl PgBackend {
 }
 
 fn pg(error: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(error.to_string())
+    // The error's own text is only "db error": the server's message is its source.
+    match error.as_db_error() {
+        Some(db) => StoreError::Backend(format!("{error}: {db}")),
+        None => StoreError::Backend(error.to_string()),
+    }
 }
 
 impl Backend for PgBackend {
@@ -327,21 +333,119 @@ pub struct PgConn {
     /// Drives the connection (a task on it) while a call waits.
     runtime: tokio::runtime::Runtime,
     statements: HashMap<String, Statement>,
+    /// Statements sent ([`Sql::send`]) and not yet waited for: they go to the server with the
+    /// next call that waits, in one round trip.
+    held: Vec<(Statement, Vec<OwnedArg>)>,
+}
+
+/// An [`Arg`] a held statement keeps until it is sent.
+#[derive(Debug)]
+enum OwnedArg {
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Bool(bool),
+    Null,
+}
+
+impl From<&Arg<'_>> for OwnedArg {
+    fn from(arg: &Arg<'_>) -> Self {
+        match *arg {
+            Arg::Int(v) => OwnedArg::Int(v),
+            Arg::Text(s) => OwnedArg::Text(s.to_string()),
+            Arg::Bytes(b) => OwnedArg::Bytes(b.to_vec()),
+            Arg::Bool(b) => OwnedArg::Bool(b),
+            Arg::Null => OwnedArg::Null,
+        }
+    }
+}
+
+impl OwnedArg {
+    fn as_arg(&self) -> Arg<'_> {
+        match self {
+            OwnedArg::Int(v) => Arg::Int(*v),
+            OwnedArg::Text(s) => Arg::Text(s),
+            OwnedArg::Bytes(b) => Arg::Bytes(b),
+            OwnedArg::Bool(b) => Arg::Bool(*b),
+            OwnedArg::Null => Arg::Null,
+        }
+    }
+}
+
+/// Runs `call` on `client` after the statements `held` there, all sent before any answer is
+/// awaited (the client pipelines requests that are pending together). The first error of a
+/// held statement is the result: the transaction is then aborted, and whatever `call` answered
+/// (PostgreSQL answers a COMMIT in an aborted transaction with a rollback, not an error) is not
+/// to be trusted.
+fn wait_on<T>(
+    runtime: &tokio::runtime::Runtime,
+    held: &mut Vec<(Statement, Vec<OwnedArg>)>,
+    client: &Client,
+    call: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, StoreError> {
+    if held.is_empty() {
+        return runtime.block_on(call).map_err(pg);
+    }
+    let held = std::mem::take(held);
+    let args: Vec<Vec<Arg<'_>>> = held
+        .iter()
+        .map(|(_, args)| args.iter().map(OwnedArg::as_arg).collect())
+        .collect();
+    let params: Vec<Vec<&(dyn ToSql + Sync)>> = args
+        .iter()
+        .map(|args| args.iter().map(|a| a as &(dyn ToSql + Sync)).collect())
+        .collect();
+    // Each request goes out when its future is first polled: poll them in order, the held
+    // statements first, every round, until all have answered.
+    let mut sent: Vec<_> = held
+        .iter()
+        .zip(&params)
+        .map(|((statement, _), params)| Box::pin(client.execute(statement, params)))
+        .collect();
+    let mut results: Vec<Option<Result<u64, tokio_postgres::Error>>> =
+        sent.iter().map(|_| None).collect();
+    let mut call = std::pin::pin!(call);
+    let mut answer = None;
+    let answer = runtime.block_on(std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, result) in sent.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(done) => *result = Some(done),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if answer.is_none() {
+            match call.as_mut().poll(cx) {
+                Poll::Ready(done) => answer = Some(done),
+                Poll::Pending => pending = true,
+            }
+        }
+        match answer.take() {
+            Some(done) if !pending => Poll::Ready(done),
+            kept => {
+                answer = kept;
+                Poll::Pending
+            }
+        }
+    }));
+    for result in results.into_iter().flatten() {
+        result.map_err(pg)?;
+    }
+    answer.map_err(pg)
 }
 
 impl PgConn {
-    fn wait<T>(
-        &self,
-        call: impl Future<Output = Result<T, tokio_postgres::Error>>,
-    ) -> Result<T, StoreError> {
-        self.runtime.block_on(call).map_err(pg)
-    }
-
     fn prepared(&mut self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.wait(self.client.prepare(sql))?;
+        // Prepares without running anything: the statements held wait for a call that runs.
+        let statement = self
+            .runtime
+            .block_on(self.client.prepare(sql))
+            .map_err(pg)?;
         if self.statements.len() > 1_000 {
             self.statements.clear();
         }
@@ -402,14 +506,16 @@ impl Sql for PgConn {
         let statement = self.prepared(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        self.wait(self.client.execute(&statement, &params))
+        let call = self.client.execute(&statement, &params);
+        wait_on(&self.runtime, &mut self.held, &self.client, call)
     }
 
     fn rows(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>, StoreError> {
         let statement = self.prepared(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        let rows = self.wait(self.client.query(&statement, &params))?;
+        let call = self.client.query(&statement, &params);
+        let rows = wait_on(&self.runtime, &mut self.held, &self.client, call)?;
         rows.iter()
             .map(|row| {
                 (0..row.len())
@@ -421,7 +527,23 @@ impl Sql for PgConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.wait(self.client.batch_execute(sql))
+        let call = self.client.batch_execute(sql);
+        wait_on(&self.runtime, &mut self.held, &self.client, call)
+    }
+
+    fn send(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<(), StoreError> {
+        let statement = self.prepared(sql)?;
+        self.held
+            .push((statement, args.iter().map(OwnedArg::from).collect()));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let ready = std::future::ready(Ok(()));
+        wait_on(&self.runtime, &mut self.held, &self.client, ready)
     }
 
     fn rows_per_insert(&self) -> usize {
@@ -448,17 +570,21 @@ impl Sql for PgConn {
                 Column::Bytes => Type::BYTEA,
             })
             .collect();
+        // The statements held go first, on their own (a copy streams after its answer).
+        self.flush()?;
         let client = &self.client;
-        self.wait(async {
-            let sink = client.copy_in(&statement).await?;
-            // Dropped unfinished on an error, the copy is aborted (and the transaction with it).
-            let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
-            for row in args.chunks(columns.len()) {
-                writer.as_mut().write_raw(row).await?;
-            }
-            writer.finish().await
-        })
-        .map(Some)
+        self.runtime
+            .block_on(async {
+                let sink = client.copy_in(&statement).await?;
+                // Dropped unfinished on an error, the copy is aborted (and the transaction with it).
+                let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+                for row in args.chunks(columns.len()) {
+                    writer.as_mut().write_raw(row).await?;
+                }
+                writer.finish().await
+            })
+            .map(Some)
+            .map_err(pg)
     }
 }
 
@@ -654,13 +780,22 @@ fn migrate(conn: &mut PgConn) -> Result<(), StoreError> {
     result
 }
 
+/// A writer's connection to a new, migrated store in a schema of its own on the server
+/// `ATTEST_TEST_DATABASE_URL` names (as `scripts/test` sets it); `None` without it.
+#[cfg(test)]
+pub(crate) fn test_write_connection() -> Option<PgConn> {
+    let mut conn = tests::test_backend()?.write_connection().expect("connect");
+    migrate(&mut conn).expect("migrate");
+    Some(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sql::select_in;
 
     /// Run against `ATTEST_TEST_DATABASE_URL` (as `scripts/test` does); skipped without it.
-    fn test_backend() -> Option<PgBackend> {
+    pub(super) fn test_backend() -> Option<PgBackend> {
         let url = std::env::var("ATTEST_TEST_DATABASE_URL").ok()?;
         Some(PgBackend {
             url,
@@ -722,7 +857,11 @@ mod tests {
         let keys: Vec<String> = (0..16).map(|i| format!("term {i}")).collect();
         let args: Vec<Arg<'_>> = keys.iter().map(|k| Arg::Text(k)).collect();
         let read = rows_scanned_once_grown(&mut conn, |conn| {
-            select_in(conn, "SELECT term, id FROM terms WHERE term", &args)
+            select_in(
+                conn,
+                "SELECT term, id FROM terms WHERE term IN {keys}",
+                &args,
+            )
         });
         assert_eq!(read, 0, "the writer's look-up read the whole term table");
     }
@@ -741,5 +880,65 @@ mod tests {
             )
         });
         assert_eq!(read, 0, "the query's look-up read the whole term table");
+    }
+
+    /// Statements sent are held until a call waits, then run first and in order; the first
+    /// one's error is that call's, even when the call is a COMMIT that PostgreSQL would answer
+    /// (in the aborted transaction) with a rollback and no error.
+    #[test]
+    fn held_statements_run_in_order_before_the_call_that_waits_and_their_error_is_its() {
+        let Some(mut conn) = test_write_connection() else {
+            return;
+        };
+        let count = |conn: &mut PgConn| {
+            conn.row("SELECT count(*) FROM terms", &[])
+                .expect("count")
+                .expect("a row")
+                .int(0)
+                .expect("a count")
+        };
+        conn.send("BEGIN", &[]).expect("send");
+        conn.send("INSERT INTO terms (term) VALUES ($1)", &[Arg::Text("a")])
+            .expect("send");
+        conn.send(
+            "UPDATE terms SET term = $1 WHERE term = $2",
+            &[Arg::Text("b"), Arg::Text("a")],
+        )
+        .expect("send");
+        let row = conn
+            .row("SELECT term FROM terms", &[])
+            .expect("the held statements ran")
+            .expect("a row");
+        assert_eq!(row.text(0).expect("text"), "b", "in the order sent");
+        conn.batch("COMMIT").expect("commit");
+
+        // A held statement fails: the call that waits gives its error.
+        conn.send("BEGIN", &[]).expect("send");
+        conn.send("INSERT INTO terms (term) VALUES ($1)", &[Arg::Text("c")])
+            .expect("send");
+        conn.send("INSERT INTO terms (term) VALUES ($1)", &[Arg::Text("b")])
+            .expect("send (the duplicate is found when it runs)");
+        let error = conn
+            .row("SELECT count(*) FROM terms", &[])
+            .expect_err("the duplicate's error");
+        assert!(error.to_string().contains("duplicate key"), "{error}");
+        conn.batch("ROLLBACK").expect("rollback");
+        assert_eq!(count(&mut conn), 1, "nothing of the failed transaction");
+
+        // The same with the commit as the call that waits: an error, and nothing committed.
+        conn.send("BEGIN", &[]).expect("send");
+        conn.send("INSERT INTO terms (term) VALUES ($1)", &[Arg::Text("d")])
+            .expect("send");
+        conn.send("INSERT INTO terms (term) VALUES ($1)", &[Arg::Text("b")])
+            .expect("send");
+        conn.batch("COMMIT")
+            .expect_err("the commit fails with the duplicate");
+        assert_eq!(count(&mut conn), 1, "nothing committed");
+
+        // And `flush` waits for them alone.
+        conn.send("INSERT INTO terms (term) VALUES ($1)", &[Arg::Text("b")])
+            .expect("send");
+        conn.flush().expect_err("the duplicate");
+        conn.flush().expect("nothing held any more");
     }
 }

@@ -40,9 +40,10 @@ impl LedgerHead {
         })
     }
 
+    /// Writes the head back (sent: an error may come with the commit).
     pub(crate) fn save(&self, conn: &mut impl Sql) -> Result<(), StoreError> {
         let frontier = self.frontier.to_bytes();
-        conn.exec(
+        conn.send(
             "UPDATE ledger_head SET seq = $1, hash = $2, frontier = $3, stored_us = $4, statement_seq = $5 WHERE id = 1",
             &[
                 Arg::Int(self.seq as i64),
@@ -55,7 +56,8 @@ impl LedgerHead {
         Ok(())
     }
 
-    /// Appends one entry in the caller's transaction.
+    /// Appends one entry in the caller's transaction (sent: an error may come from the
+    /// connection's next call that waits).
     pub(crate) fn append(
         &mut self,
         conn: &mut impl Sql,
@@ -63,7 +65,7 @@ impl LedgerHead {
         change: NewEntry,
     ) -> Result<Entry, StoreError> {
         let entry = Entry::new(self.seq + 1, time.to_string(), change, self.hash);
-        conn.exec(
+        conn.send(
             "INSERT INTO ledger (seq, time, principal, action, kind, resource, content, previous_content, prev, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[

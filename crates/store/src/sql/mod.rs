@@ -155,6 +155,19 @@ pub trait Sql {
     /// Runs statements without parameters or results (BEGIN, SAVEPOINT, COMMIT, DDL).
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
 
+    /// Runs a statement whose result nobody waits for (an insert, an update, a savepoint). A
+    /// connection to a server may hold it and send it with the next call that waits (`exec`,
+    /// `rows`, `batch`, `flush`, …), all in one round trip: its error is then that call's.
+    /// Statements run in the order they were given either way.
+    fn send(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<(), StoreError> {
+        self.exec(sql, args).map(|_| ())
+    }
+
+    /// Waits for the statements [`Sql::send`] holds: gives the first one's error, if any.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn row(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Row>, StoreError> {
         Ok(self.rows(sql, args)?.into_iter().next())
     }
@@ -202,11 +215,11 @@ pub(crate) fn append_rows(
     columns: &[(&str, Column)],
     tail: &str,
     args: &[Arg<'_>],
-) -> Result<u64, StoreError> {
+) -> Result<(), StoreError> {
     if args.len() / columns.len() >= COPY_MIN_ROWS
-        && let Some(added) = conn.copy_rows(table, columns, args)?
+        && conn.copy_rows(table, columns, args)?.is_some()
     {
-        return Ok(added);
+        return Ok(());
     }
     let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
     let insert = format!("INSERT INTO {table} ({})", names.join(", "));
@@ -218,17 +231,17 @@ pub(crate) fn append_rows(
 const MAX_ROWS: usize = 256;
 
 /// Inserts rows of `columns` values each (`args` holds them row after row) with as few
-/// statements as the connection likes: `{insert} VALUES ($1, …), (…) {tail}`.
+/// statements as the connection likes: `{insert} VALUES ($1, …), (…) {tail}`, each sent
+/// ([`Sql::send`]): an error may come from the connection's next call that waits.
 pub(crate) fn insert_rows(
     conn: &mut impl Sql,
     insert: &str,
     tail: &str,
     columns: usize,
     args: &[Arg<'_>],
-) -> Result<u64, StoreError> {
+) -> Result<(), StoreError> {
     let most = conn.rows_per_insert().clamp(1, MAX_ROWS);
     let mut rest = args;
-    let mut added = 0;
     while !rest.is_empty() {
         let rows = (rest.len() / columns).min(most);
         // The largest power of two that fits.
@@ -248,14 +261,15 @@ pub(crate) fn insert_rows(
             sql.push(')');
         }
         sql.push_str(tail);
-        added += conn.exec(&sql, piece)?;
+        conn.send(&sql, piece)?;
         rest = after;
     }
-    Ok(added)
+    Ok(())
 }
 
-/// Runs `{select} IN ($1, …)` for all `keys`, a few statements at most: each list is padded to a
-/// power of two with repeats of its first key (a repeat changes nothing in an `IN` list).
+/// Runs `select` for all `keys`, where `{keys}` (as often as it occurs) stands for the list
+/// `($1, …)`: a few statements at most, each list padded to a power of two with repeats of its
+/// first key (a repeat changes nothing in an `IN` list).
 pub(crate) fn select_in(
     conn: &mut impl Sql,
     select: &str,
@@ -266,16 +280,8 @@ pub(crate) fn select_in(
         let size = piece.len().next_power_of_two();
         let mut args = piece.to_vec();
         args.resize(size, piece[0]);
-        let mut sql = String::with_capacity(select.len() + size * 6);
-        sql.push_str(select);
-        sql.push_str(" IN (");
-        for i in 1..=size {
-            if i > 1 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${i}"));
-        }
-        sql.push(')');
+        let list: Vec<String> = (1..=size).map(|i| format!("${i}")).collect();
+        let sql = select.replace("{keys}", &format!("({})", list.join(", ")));
         found.extend(conn.rows(&sql, &args)?);
     }
     Ok(found)
