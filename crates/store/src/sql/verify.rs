@@ -10,7 +10,7 @@ use super::ledger_rows::{
 };
 use super::reads::{CREDENTIAL_COLUMNS, credential_row};
 use super::writer::{completion_hash, decision_hash, fact_hash, store_content};
-use super::{Arg, Row, Sql, document_hash};
+use super::{Arg, Row, Sql, document_hash, select_in};
 use crate::StoreError;
 
 /// What a verification looked at, and the first problem, if any.
@@ -80,6 +80,48 @@ fn scan(
     }
 }
 
+/// A statement row as the ledger check needs it: where it is, its content hash, whether voided.
+struct StatementRow {
+    seq: i64,
+    content: Hash,
+    voided: bool,
+}
+
+/// The statements a page of entries names, by id, read a few hundred at a time (one round trip
+/// for each, not one for each statement).
+fn statements_named(
+    conn: &mut impl Sql,
+    entries: &[ledger::Entry],
+) -> Result<HashMap<String, StatementRow>, StoreError> {
+    let mut ids: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.change.kind == "statement")
+        .map(|e| e.change.resource.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let keys: Vec<Arg<'_>> = ids.iter().map(|id| Arg::Text(id)).collect();
+    for row in select_in(
+        conn,
+        "SELECT id, seq, json, voided FROM statements WHERE id IN {keys}",
+        &keys,
+    )? {
+        found.insert(
+            row.text(0)?,
+            StatementRow {
+                seq: row.int(1)?,
+                content: content_hash(row.text(2)?.as_bytes()),
+                voided: row.bool(3)?,
+            },
+        );
+    }
+    Ok(found)
+}
+
 impl Pass {
     /// `Ok(Err(problem))` when the data is wrong; `Err` when it cannot be read at all.
     fn run(
@@ -119,13 +161,14 @@ impl Pass {
             if entries.is_empty() {
                 break;
             }
+            let statements = statements_named(conn, &entries)?;
             for entry in entries {
                 after = entry.seq;
                 if let Err(problem) = self.chain.check(&entry) {
                     found = Some(problem);
                     break;
                 }
-                if let Err(problem) = self.check_record(conn, &entry)? {
+                if let Err(problem) = self.check_record(&statements, &entry) {
                     found = Some(problem);
                     break;
                 }
@@ -184,12 +227,13 @@ impl Pass {
         Ok(Ok(()))
     }
 
-    /// The record an entry names must still have the content the entry hashed.
+    /// The record an entry names must still have the content the entry hashed (`statements`:
+    /// those the entry's page names, as [`statements_named`] read them).
     fn check_record(
         &mut self,
-        conn: &mut impl Sql,
+        statements: &HashMap<String, StatementRow>,
         entry: &ledger::Entry,
-    ) -> Result<Result<(), Problem>, StoreError> {
+    ) -> Result<(), Problem> {
         let change = &entry.change;
         let named = |problem: fn(u64, String, String) -> Problem| {
             problem(entry.seq, change.kind.clone(), change.resource.clone())
@@ -199,54 +243,52 @@ impl Pass {
                 (change.kind.clone(), change.resource.clone()),
                 (entry.seq, change.action.clone(), change.content),
             );
-            return Ok(Ok(()));
+            return Ok(());
         }
-        let row = conn.row(
-            "SELECT seq, json, voided FROM statements WHERE id = $1",
-            &[Arg::Text(&change.resource)],
-        )?;
-        let Some(row) = row else {
-            return Ok(Err(named(|seq, kind, resource| Problem::RecordMissing {
+        let Some(&StatementRow {
+            seq,
+            content,
+            voided,
+        }) = statements.get(&change.resource)
+        else {
+            return Err(named(|seq, kind, resource| Problem::RecordMissing {
                 seq,
                 kind,
                 resource,
-            })));
+            }));
         };
-        let (seq, json, voided) = (row.int(0)?, row.text(1)?, row.bool(2)?);
-        if content_hash(json.as_bytes()) != change.content {
-            return Ok(Err(named(|seq, kind, resource| Problem::RecordModified {
+        if content != change.content {
+            return Err(named(|seq, kind, resource| Problem::RecordModified {
                 seq,
                 kind,
                 resource,
-            })));
+            }));
         }
         match change.action.as_str() {
             "statement.store" => {
                 if self.statement_seqs.last().is_some_and(|&last| last >= seq) {
-                    return Ok(Err(named(|seq, kind, resource| {
-                        Problem::RecordOrderChanged {
-                            seq,
-                            kind,
-                            resource,
-                        }
-                    })));
+                    return Err(named(|seq, kind, resource| Problem::RecordOrderChanged {
+                        seq,
+                        kind,
+                        resource,
+                    }));
                 }
                 self.statement_seqs.push(seq);
             }
             "statement.void" => {
                 if !voided {
                     // The record was "unvoided" behind the ledger's back.
-                    return Ok(Err(named(|seq, kind, resource| Problem::RecordModified {
+                    return Err(named(|seq, kind, resource| Problem::RecordModified {
                         seq,
                         kind,
                         resource,
-                    })));
+                    }));
                 }
                 self.voided.insert(change.resource.clone());
             }
             _ => {}
         }
-        Ok(Ok(()))
+        Ok(())
     }
 
     /// Every statement row, in stored order, is one the ledger stored, and only those the ledger
