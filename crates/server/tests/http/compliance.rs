@@ -431,32 +431,33 @@ async fn a_requirement_id_has_no_slash() {
 async fn u0000_in_any_compliance_or_admin_body_is_refused_and_records_nothing() {
     let server = TestServer::start().await;
     master_data(&server).await;
-    let count = |path: &'static str, list: &'static str| {
-        let server = &server;
-        async move {
-            let body: Value = reqwest::Client::new()
-                .get(server.url(path))
-                .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET))
+    // How many facts (xAPI credential) and credentials (admin credential) are recorded.
+    let counts = || async {
+        let list = |request: reqwest::RequestBuilder, name: &'static str| async move {
+            let body: Value = request
                 .send()
                 .await
                 .expect("send")
                 .json()
                 .await
                 .expect("json");
-            body[list].as_array().map(Vec::len)
-        }
+            body[name].as_array().map(Vec::len)
+        };
+        let facts = list(
+            server.request(Method::GET, "/api/compliance/facts"),
+            "facts",
+        )
+        .await;
+        let credentials = list(
+            reqwest::Client::new()
+                .get(server.url("/api/admin/credentials"))
+                .basic_auth(ADMIN_KEY, Some(ADMIN_SECRET)),
+            "credentials",
+        )
+        .await;
+        (facts, credentials)
     };
-    let facts_before = server
-        .request(Method::GET, "/api/compliance/facts")
-        .send()
-        .await
-        .expect("send")
-        .json::<Value>()
-        .await
-        .expect("json")["facts"]
-        .as_array()
-        .map(Vec::len);
-    let credentials_before = count("/api/admin/credentials", "credentials").await;
+    let before = counts().await;
     for (path, body, at) in [
         (
             "/api/compliance/facts",
@@ -511,20 +512,9 @@ async fn u0000_in_any_compliance_or_admin_body_is_refused_and_records_nothing() 
         .await
         .expect("send");
     assert_eq!(credential.status(), 400);
-    let after = server
-        .request(Method::GET, "/api/compliance/facts")
-        .send()
-        .await
-        .expect("send")
-        .json::<Value>()
-        .await
-        .expect("json")["facts"]
-        .as_array()
-        .map(Vec::len);
-    assert_eq!(after, facts_before, "no fact recorded");
     assert_eq!(
-        count("/api/admin/credentials", "credentials").await,
-        credentials_before,
-        "no credential created"
+        counts().await,
+        before,
+        "no fact recorded, no credential created"
     );
 }
