@@ -794,9 +794,12 @@ mod tests {
     use super::*;
     use crate::sql::select_in;
 
-    /// Run against `ATTEST_TEST_DATABASE_URL` (as `scripts/test` does); skipped without it.
+    /// Run against `ATTEST_TEST_DATABASE_URL` (as `scripts/test` does); skipped without it (or
+    /// empty, as the HTTP tests read it).
     pub(super) fn test_backend() -> Option<PgBackend> {
-        let url = std::env::var("ATTEST_TEST_DATABASE_URL").ok()?;
+        let url = std::env::var("ATTEST_TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())?;
         Some(PgBackend {
             url,
             schema: Some(format!("t_{}", uuid::Uuid::new_v4().simple())),

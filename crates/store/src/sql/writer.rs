@@ -2055,6 +2055,23 @@ mod tests {
         xapi::statement::accept(statement, Version::V2_0_0, &authority).expect("valid")
     }
 
+    /// A group's transaction context at the current time.
+    fn context<'a>(
+        term_ids: &'a mut HashMap<String, i64>,
+        ledger: &'a mut LedgerHead,
+        key: &'a SigningKey,
+    ) -> Context<'a> {
+        Context {
+            term_ids,
+            ledger,
+            key,
+            stored_us: Timestamp::now().as_microsecond(),
+            time: Timestamp::now().to_string(),
+            bulk: None,
+            restore_floor: None,
+        }
+    }
+
     fn request(principal: &str, batch: Vec<Accepted>) -> (Command, Answer) {
         let (reply, answer) = oneshot::channel();
         let command = Command::Statements {
@@ -2098,15 +2115,7 @@ mod tests {
         let mut head = LedgerHead::load(&mut conn, "").expect("head");
         let mut term_ids = HashMap::new();
         let key = SigningKey::from_bytes(&[7; 32]);
-        let mut cx = Context {
-            term_ids: &mut term_ids,
-            ledger: &mut head,
-            key: &key,
-            stored_us: Timestamp::now().as_microsecond(),
-            time: Timestamp::now().to_string(),
-            bulk: None,
-            restore_floor: None,
-        };
+        let mut cx = context(&mut term_ids, &mut head, &key);
         let requests = vec![
             request("p1", vec![statement(2, "https://example.org/b")]),
             // Statement 1 is stored with object a: this request is refused whole.
@@ -2207,7 +2216,6 @@ mod tests {
 
     /// Three requests written together, the second holding a statement the database refuses.
     fn written_request_by_request(conn: &mut impl Sql, begin: &str, lock: &str) {
-        let conn = &mut *conn;
         let batches = [
             vec![statement(1, "https://example.org/a")],
             vec![
@@ -2231,15 +2239,7 @@ mod tests {
         let mut head = LedgerHead::load(conn, lock).expect("head");
         let seq_before = head.statement_seq;
         let key = SigningKey::from_bytes(&[7; 32]);
-        let mut cx = Context {
-            term_ids: &mut term_ids,
-            ledger: &mut head,
-            key: &key,
-            stored_us: Timestamp::now().as_microsecond(),
-            time: Timestamp::now().to_string(),
-            bulk: None,
-            restore_floor: None,
-        };
+        let mut cx = context(&mut term_ids, &mut head, &key);
         let (answered, given_back) = write_plain_together(conn, &mut cx, commands, true)
             .unwrap_or_else(|(_, e)| panic!("{e}"));
         assert!(answered.is_empty());
