@@ -335,7 +335,10 @@ pub trait Store: Send + Sync + Clone + 'static {
     ) -> impl Future<Output = Result<Vec<EvidenceRow>, StoreError>> + Send;
 
     /// The newest compliance fact's id and the newest statement's `seq`: what a cache of the
-    /// compliance engine compares to know whether it is current.
+    /// compliance engine compares to know whether it is current. Read once every write whose
+    /// `stored` (or `recordedAt`) is at or before the call is committed, so an engine current to
+    /// them answers "as known at" any time up to the call exactly: a write still running then,
+    /// here or on another node, is waited for; one that starts later is stored later.
     fn compliance_watermarks(
         &self,
     ) -> impl Future<Output = Result<(Option<i64>, i64), StoreError>> + Send;

@@ -280,6 +280,11 @@ impl Backend for PgBackend {
         true
     }
 
+    fn wait_for_writers(&self) -> Option<&'static str> {
+        // Conflicts with the writers' `FOR UPDATE`; held for this one statement.
+        Some("SELECT 1 FROM ledger_head WHERE id = 1 FOR SHARE")
+    }
+
     fn local_reads(&self) -> bool {
         false
     }

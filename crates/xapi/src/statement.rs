@@ -91,9 +91,12 @@ impl Accepted {
     }
 }
 
-/// `stored` in the form this LRS writes it: UTC, millisecond precision (Data 2.4.8).
+/// `stored` in the form this LRS writes it: UTC, microsecond precision (Data 2.4.8 and 4.5 ask
+/// for at least milliseconds). The statements of one write share a `stored` later than that of
+/// every write before, so `since`/`until` and the compliance layer's "known at" place each write
+/// on one side of a time, never in a millisecond shared with later writes.
 pub fn format_stored(stored: Timestamp) -> String {
-    stored.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    stored.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// Under 2.0 a `"timestamp": null` means "not provided": the LRS then sets it to `stored`
@@ -182,15 +185,16 @@ mod tests {
     #[test]
     fn stamp_sets_stored_and_a_missing_timestamp_d_2_4_7() {
         let mut accepted = accept(minimal(), Version::V2_0_0, &authority()).expect("valid");
-        let stored: Timestamp = "2026-01-02T03:04:05.678Z".parse().expect("ts");
+        let stored: Timestamp = "2026-01-02T03:04:05.678901Z".parse().expect("ts");
         accepted.stamp(stored);
         assert_eq!(
             accepted.statement["stored"],
-            json!("2026-01-02T03:04:05.678Z")
+            json!("2026-01-02T03:04:05.678901Z"),
+            "microseconds (at least milliseconds: D 4.5)"
         );
         assert_eq!(
             accepted.statement["timestamp"],
-            json!("2026-01-02T03:04:05.678Z")
+            json!("2026-01-02T03:04:05.678901Z")
         );
 
         let mut s = minimal();

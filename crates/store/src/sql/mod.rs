@@ -299,6 +299,11 @@ pub trait Backend: Send + Sync + 'static {
     fn begin_write(&self) -> &'static str;
     /// Appended to the read of the ledger head, to hold it for the transaction.
     fn lock_head(&self) -> &'static str;
+    /// A read that waits until no other process's writer holds the ledger head, where other
+    /// processes may write (PostgreSQL: several nodes); `None` where only this one does.
+    fn wait_for_writers(&self) -> Option<&'static str> {
+        None
+    }
     /// True when other processes may write to the same database (several nodes): then
     /// consistency is bounded by what is committed, not by this process's writer.
     fn shared(&self) -> bool;
@@ -416,6 +421,7 @@ impl<B: Backend> SqlStore<B> {
         let writer_state = Arc::new(WriterState {
             inflight_us: IDLE.into(),
             committed_us: AtomicI64::new(0),
+            settled: tokio::sync::Notify::new(),
         });
         let writer = writer::spawn(
             conn,
@@ -610,7 +616,7 @@ impl<B: Backend> Store for SqlStore<B> {
         } else {
             match state.inflight_us.load(Ordering::SeqCst) {
                 IDLE => return now,
-                inflight => inflight - 1000,
+                inflight => inflight - 1,
             }
         };
         Timestamp::from_microsecond(bound_us)
@@ -789,7 +795,23 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn compliance_watermarks(&self) -> Result<(Option<i64>, i64), StoreError> {
-        self.read(reads::compliance_watermarks).await
+        let now_us = Timestamp::now().as_microsecond();
+        // This process's writer: a group that began by now may be stored by now.
+        let state = &self.inner.writer_state;
+        loop {
+            let settled = state.settled.notified();
+            let mut settled = std::pin::pin!(settled);
+            settled.as_mut().enable();
+            if state.inflight_us.load(Ordering::SeqCst) > now_us {
+                break;
+            }
+            settled.await;
+        }
+        // Other nodes' writers: one that holds the ledger head is waited for; one that takes it
+        // later stores later than now.
+        let wait = self.inner.backend.wait_for_writers();
+        self.read(move |conn| reads::compliance_watermarks(conn, wait))
+            .await
     }
 
     async fn document(&self, key: DocumentKey) -> Result<Option<Document>, StoreError> {

@@ -361,8 +361,15 @@ pub(crate) fn statements_after(
     .collect()
 }
 
-/// The newest fact id and statement seq.
-pub(crate) fn compliance_watermarks(conn: &mut impl Sql) -> Result<(Option<i64>, i64), StoreError> {
+/// The newest fact id and statement seq, after running `wait_for_writers` (a read that waits
+/// for the writer holding the ledger head, if any).
+pub(crate) fn compliance_watermarks(
+    conn: &mut impl Sql,
+    wait_for_writers: Option<&str>,
+) -> Result<(Option<i64>, i64), StoreError> {
+    if let Some(wait) = wait_for_writers {
+        conn.row(wait, &[])?;
+    }
     let fact = conn
         .row("SELECT max(id) FROM compliance_facts", &[])?
         .map(|r| r.opt_int(0))

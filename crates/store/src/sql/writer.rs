@@ -120,6 +120,8 @@ pub(crate) struct WriterState {
     pub(crate) inflight_us: AtomicI64,
     /// The newest `stored` known to be committed (by this process or, as last read, any other).
     pub(crate) committed_us: AtomicI64,
+    /// Told whenever a group has been committed or rolled back (`inflight_us` is [`IDLE`]).
+    pub(crate) settled: tokio::sync::Notify,
 }
 
 /// The backend's SQL the writer needs beyond [`Sql`].
@@ -282,7 +284,7 @@ impl<C: Sql> Writer<C> {
     }
 
     fn write_group(&mut self, group: Vec<Command>) {
-        let now_us = Timestamp::now().as_millisecond() * 1000;
+        let now_us = Timestamp::now().as_microsecond();
         // Published before any `stored` of this group is chosen, so readers never claim
         // consistency past a statement that is not yet committed.
         self.state.inflight_us.store(now_us, Ordering::SeqCst);
@@ -332,6 +334,7 @@ impl<C: Sql> Writer<C> {
             self.term_ids.clear();
         }
         self.state.inflight_us.store(IDLE, Ordering::SeqCst);
+        self.state.settled.notify_waiters();
         let commit_error = commit.err();
         for d in done {
             d.answer(commit_error.as_deref());
@@ -374,7 +377,14 @@ impl<C: Sql> Writer<C> {
             }
             Err(error) => return Err((fail_all(group, &error), error)),
         };
-        let stored_us = now_us.max(head.stored_us);
+        // Read once the head is held, so a write whose time is before a question's is committed
+        // by the time another connection can read the head (see `Store::compliance_watermarks`);
+        // one microsecond after the group before, so that every group has a time of its own
+        // and "known at" a time sets every write on one side of it.
+        let stored_us = Timestamp::now()
+            .as_microsecond()
+            .max(now_us)
+            .max(head.stored_us + 1);
         let time = match Timestamp::from_microsecond(stored_us) {
             Ok(t) => xapi::statement::format_stored(t),
             Err(_) => Timestamp::now().to_string(),
@@ -999,7 +1009,7 @@ fn sync_completions(
     derived: &[(String, String)],
     as_of: (Option<i64>, i64),
 ) -> Result<(usize, usize), StoreError> {
-    if super::reads::compliance_watermarks(conn)? != as_of {
+    if super::reads::compliance_watermarks(conn, None)? != as_of {
         return Err(StoreError::FactsChanged);
     }
     let now = Timestamp::from_microsecond(cx.stored_us)
