@@ -2050,6 +2050,7 @@ mod tests {
     use xapi::Version;
 
     use super::*;
+    use crate::StatementQuery;
     use crate::sqlite::{DATABASE_FILE, SqliteStore, writer_connection};
 
     type Answer = oneshot::Receiver<Result<Vec<Uuid>, StoreError>>;
@@ -2093,6 +2094,71 @@ mod tests {
             reply,
         };
         (command, answer)
+    }
+
+    /// D 2.4.8 and 4.5 (`stored`), Communication 2.1.3 (`since` is exclusive): each write is
+    /// stored later than the write before it, even within one millisecond of the clock (fifty
+    /// writes in a row take a few milliseconds here), and its `stored` says so; `since` the
+    /// `stored` of one statement then gives exactly the statements written after it. (With
+    /// `stored` in milliseconds, writes a moment apart shared one, and `since` lost the later.)
+    #[test]
+    fn each_write_is_stored_later_than_the_one_before_even_in_one_millisecond() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(dir.path()).expect("store");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        for n in 1..=50 {
+            runtime
+                .block_on(crate::Store::insert_statements(
+                    &store,
+                    "p".into(),
+                    vec![statement(n, "https://example.org/a")],
+                    Vec::new(),
+                ))
+                .expect("stored");
+        }
+        let page = runtime
+            .block_on(crate::Store::query(
+                &store,
+                StatementQuery {
+                    limit: 100,
+                    ascending: true,
+                    ..StatementQuery::default()
+                },
+            ))
+            .expect("query");
+        let stored: Vec<(Timestamp, String)> = page
+            .statements
+            .iter()
+            .map(|s| {
+                let json: Value = serde_json::from_str(&s.json).expect("json");
+                (
+                    s.stored,
+                    json["stored"].as_str().expect("stored").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(stored.len(), 50);
+        for pair in stored.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{pair:?}");
+            assert!(pair[0].1 < pair[1].1, "the `stored` written: {pair:?}");
+            assert_eq!(pair[0].1, xapi::statement::format_stored(pair[0].0));
+        }
+        let since = runtime
+            .block_on(crate::Store::query(
+                &store,
+                StatementQuery {
+                    since: Some(stored[24].0),
+                    limit: 100,
+                    ascending: true,
+                    ..StatementQuery::default()
+                },
+            ))
+            .expect("query");
+        assert_eq!(
+            since.statements.len(),
+            25,
+            "since the 25th: the 26th to the 50th"
+        );
     }
 
     /// The plain requests of one group, checked together: a conflict refuses its own request
