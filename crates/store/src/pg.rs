@@ -890,6 +890,35 @@ mod tests {
         assert_eq!(read, 0, "the query's look-up read the whole term table");
     }
 
+    /// §2 of docs/compliance.md: a question's watermarks are read once the write another node
+    /// is committing (it holds the ledger head) is done: that write may be stored before the
+    /// question's time. Here a connection holds the head as another node's writer would.
+    #[test]
+    fn a_compliance_question_waits_for_the_write_another_node_is_committing() {
+        let Some(backend) = test_backend() else {
+            return;
+        };
+        let url = backend.url.clone();
+        let schema = backend.schema.clone();
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let store = runtime.block_on(PgStore::start_on(backend)).expect("start");
+        let mut other = PgBackend { url, schema }
+            .write_connection()
+            .expect("connect");
+        other.batch("BEGIN").expect("begin");
+        other
+            .row("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", &[])
+            .expect("hold the head");
+        let asking = runtime.spawn({
+            let store = store.clone();
+            async move { crate::Store::compliance_watermarks(&store).await }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!asking.is_finished(), "the question waits for the writer");
+        other.batch("COMMIT").expect("commit");
+        runtime.block_on(asking).expect("task").expect("watermarks");
+    }
+
     /// Statements sent are held until a call waits, then run first and in order; the first
     /// one's error is that call's, even when the call is a COMMIT that PostgreSQL would answer
     /// (in the aborted transaction) with a rollback and no error.

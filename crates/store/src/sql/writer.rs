@@ -2161,6 +2161,45 @@ mod tests {
         );
     }
 
+    /// §2 of docs/compliance.md: a question's watermarks are read once the write that began
+    /// before it is committed (it may be stored before the question's time). Here the write is
+    /// held half-way (another connection holds SQLite's write lock) and the question waits for
+    /// it, then sees its statement.
+    #[test]
+    fn a_compliance_question_waits_for_the_write_that_began_before_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(dir.path()).expect("store");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let mut other = writer_connection(&dir.path().join(DATABASE_FILE)).expect("conn");
+        other.batch("BEGIN IMMEDIATE").expect("lock");
+        let writing = runtime.spawn({
+            let store = store.clone();
+            async move {
+                crate::Store::insert_statements(
+                    &store,
+                    "p".into(),
+                    vec![statement(1, "https://example.org/a")],
+                    Vec::new(),
+                )
+                .await
+            }
+        });
+        let state = store.inner.writer_state.clone();
+        while state.inflight_us.load(Ordering::SeqCst) == IDLE {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let asking = runtime.spawn({
+            let store = store.clone();
+            async move { crate::Store::compliance_watermarks(&store).await }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!asking.is_finished(), "the question waits for the write");
+        other.batch("COMMIT").expect("unlock");
+        runtime.block_on(writing).expect("task").expect("written");
+        let (_, seq) = runtime.block_on(asking).expect("task").expect("watermarks");
+        assert_eq!(seq, 1, "the question sees the statement");
+    }
+
     /// The plain requests of one group, checked together: a conflict refuses its own request
     /// (all of it) and nothing else; a statement sent twice with the same content is written once;
     /// a request whose statement a stored void points at is given back for the one-by-one path;
