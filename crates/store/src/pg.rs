@@ -16,8 +16,8 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::StoreError;
 use crate::sql::{
-    Arg, Backend, Cell, Column, DeferredIndexes, Reconnect, Row, Sql, SqlStore, VerifyProgress,
-    VerifyReport,
+    Arg, Backend, Cell, Column, DeferredIndexes, Query, Reconnect, Row, Sql, SqlStore,
+    VerifyProgress, VerifyReport,
 };
 
 /// The store on PostgreSQL.
@@ -506,6 +506,13 @@ fn cell(row: &tokio_postgres::Row, i: usize) -> Result<Cell, StoreError> {
     cell.map_err(pg)
 }
 
+fn row(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
+    (0..row.len())
+        .map(|i| cell(row, i))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Row)
+}
+
 impl Sql for PgConn {
     fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
         let statement = self.prepared(sql)?;
@@ -521,13 +528,50 @@ impl Sql for PgConn {
             args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
         let call = self.client.query(&statement, &params);
         let rows = wait_on(&self.runtime, &mut self.held, &self.client, call)?;
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| cell(row, i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Row)
-            })
+        rows.iter().map(row).collect()
+    }
+
+    fn rows_together(&mut self, queries: &[Query<'_>]) -> Result<Vec<Vec<Row>>, StoreError> {
+        let statements = queries
+            .iter()
+            .map(|(sql, _)| self.prepared(sql))
+            .collect::<Result<Vec<_>, _>>()?;
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = queries
+            .iter()
+            .map(|(_, args)| args.iter().map(|a| a as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let mut calls: Vec<_> = statements
+            .iter()
+            .zip(&params)
+            .map(|(statement, params)| Box::pin(self.client.query(statement, params)))
+            .collect();
+        let mut answers: Vec<Option<Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>>> =
+            calls.iter().map(|_| None).collect();
+        // Polled in order, each query is sent before any answer is awaited.
+        let together = std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (call, answer) in calls.iter_mut().zip(answers.iter_mut()) {
+                if answer.is_none() {
+                    match call.as_mut().poll(cx) {
+                        Poll::Ready(done) => *answer = Some(done),
+                        Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                return Poll::Pending;
+            }
+            Poll::Ready(
+                answers
+                    .iter_mut()
+                    .map(|a| a.take().unwrap_or(Ok(Vec::new())))
+                    .collect::<Result<Vec<_>, _>>(),
+            )
+        });
+        let answers = wait_on(&self.runtime, &mut self.held, &self.client, together)?;
+        answers
+            .iter()
+            .map(|rows| rows.iter().map(row).collect())
             .collect()
     }
 
@@ -917,6 +961,47 @@ mod tests {
         assert!(!asking.is_finished(), "the question waits for the writer");
         other.batch("COMMIT").expect("commit");
         runtime.block_on(asking).expect("task").expect("watermarks");
+    }
+
+    /// Queries run together answer each in its place, after the statements held before them
+    /// and in the order given (the second sees what the first's statement changed); a failing
+    /// one is the call's error.
+    #[test]
+    fn queries_run_together_answer_each_in_order_after_the_held_statements() {
+        let Some(mut conn) = test_write_connection() else {
+            return;
+        };
+        conn.send("BEGIN", &[]).expect("send");
+        conn.send("INSERT INTO terms (term) VALUES ($1)", &[Arg::Text("a")])
+            .expect("send");
+        let answers = conn
+            .rows_together(&[
+                ("SELECT count(*) FROM terms", &[]),
+                (
+                    "WITH added AS (INSERT INTO terms (term) VALUES ($1) RETURNING term) SELECT term FROM added",
+                    &[Arg::Text("b")],
+                ),
+                ("SELECT term FROM terms ORDER BY term", &[]),
+                ("SELECT 1 WHERE false", &[]),
+            ])
+            .expect("answers");
+        let texts = |rows: &[Row]| -> Vec<String> {
+            rows.iter().map(|r| r.text(0).expect("text")).collect()
+        };
+        assert_eq!(answers.len(), 4);
+        assert_eq!(
+            answers[0][0].int(0).expect("count"),
+            1,
+            "the held insert ran first"
+        );
+        assert_eq!(texts(&answers[1]), ["b"]);
+        assert_eq!(texts(&answers[2]), ["a", "b"], "in the order given");
+        assert!(answers[3].is_empty());
+        let error = conn
+            .rows_together(&[("SELECT count(*) FROM terms", &[]), ("SELECT 1 / 0", &[])])
+            .expect_err("division by zero");
+        assert!(error.to_string().contains("division by zero"), "{error}");
+        conn.batch("ROLLBACK").expect("rollback");
     }
 
     /// Statements sent are held until a call waits, then run first and in order; the first

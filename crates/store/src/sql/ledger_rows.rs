@@ -22,11 +22,20 @@ pub(crate) struct LedgerHead {
 impl LedgerHead {
     /// Reads the head; `lock` is the backend's clause that holds it for the transaction.
     pub(crate) fn load(conn: &mut impl Sql, lock: &str) -> Result<LedgerHead, StoreError> {
-        let row = conn
-            .row(
-                &format!("SELECT seq, hash, frontier, stored_us, statement_seq FROM ledger_head WHERE id = 1{lock}"),
-                &[],
-            )?
+        LedgerHead::from_rows(&conn.rows(&LedgerHead::select(lock), &[])?)
+    }
+
+    /// The query [`LedgerHead::load`] runs.
+    pub(crate) fn select(lock: &str) -> String {
+        format!(
+            "SELECT seq, hash, frontier, stored_us, statement_seq FROM ledger_head WHERE id = 1{lock}"
+        )
+    }
+
+    /// The head in the rows of [`LedgerHead::select`].
+    pub(crate) fn from_rows(rows: &[Row]) -> Result<LedgerHead, StoreError> {
+        let row = rows
+            .first()
             .ok_or_else(|| StoreError::Corrupt("the ledger head row is missing".into()))?;
         let frontier = Frontier::from_bytes(&row.bytes(2)?).ok_or_else(|| {
             StoreError::Corrupt("the ledger head's Merkle frontier is unreadable".into())

@@ -168,6 +168,15 @@ pub trait Sql {
         Ok(())
     }
 
+    /// Runs several queries, in the order given, and gives each one's rows. A connection to a
+    /// server sends them all before it waits for the first answer: one round trip.
+    fn rows_together(&mut self, queries: &[Query<'_>]) -> Result<Vec<Vec<Row>>, StoreError> {
+        queries
+            .iter()
+            .map(|(sql, args)| self.rows(sql, args))
+            .collect()
+    }
+
     fn row(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<Row>, StoreError> {
         Ok(self.rows(sql, args)?.into_iter().next())
     }
@@ -275,17 +284,36 @@ pub(crate) fn select_in(
     select: &str,
     keys: &[Arg<'_>],
 ) -> Result<Vec<Row>, StoreError> {
-    let mut found = Vec::new();
-    for piece in keys.chunks(MAX_ROWS) {
-        let size = piece.len().next_power_of_two();
-        let mut args = piece.to_vec();
-        args.resize(size, piece[0]);
-        let list: Vec<String> = (1..=size).map(|i| format!("${i}")).collect();
-        let sql = select.replace("{keys}", &format!("({})", list.join(", ")));
-        found.extend(conn.rows(&sql, &args)?);
-    }
-    Ok(found)
+    let queries = select_in_queries(select, keys);
+    let borrowed: Vec<Query<'_>> = queries
+        .iter()
+        .map(|(sql, args)| (sql.as_str(), args.as_slice()))
+        .collect();
+    Ok(conn
+        .rows_together(&borrowed)?
+        .into_iter()
+        .flatten()
+        .collect())
 }
+
+/// The queries of [`select_in`], to be run with others.
+pub(crate) fn select_in_queries<'a>(select: &str, keys: &[Arg<'a>]) -> Vec<(String, Vec<Arg<'a>>)> {
+    keys.chunks(MAX_ROWS)
+        .map(|piece| {
+            let size = piece.len().next_power_of_two();
+            let mut args = piece.to_vec();
+            args.resize(size, piece[0]);
+            let list: Vec<String> = (1..=size).map(|i| format!("${i}")).collect();
+            (
+                select.replace("{keys}", &format!("({})", list.join(", "))),
+                args,
+            )
+        })
+        .collect()
+}
+
+/// A query and its arguments, for [`Sql::rows_together`].
+pub type Query<'a> = (&'a str, &'a [Arg<'a>]);
 
 /// A database the engine runs on.
 pub trait Backend: Send + Sync + 'static {

@@ -23,7 +23,10 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::ledger_rows::{LedgerHead, insert_checkpoint, latest_checkpoint};
-use super::{Arg, Column, DeferredIndexes, Sql, append_rows, documents, insert_rows, select_in};
+use super::{
+    Arg, Column, DeferredIndexes, Query, Row, Sql, append_rows, documents, insert_rows, select_in,
+    select_in_queries,
+};
 use crate::credentials::CredentialRow;
 use crate::{
     Accepted, AttachmentContent, Credential, CredentialChange, DocumentScope, DocumentWrite,
@@ -359,10 +362,29 @@ impl<C: Sql> Writer<C> {
         if let Err(error) = self.conn.send(self.dialect.begin, &[]) {
             return Err((fail_all(group, &error), error));
         }
-        let mut head = match LedgerHead::load(&mut self.conn, self.dialect.lock) {
-            Ok(head) => head,
-            Err(error) => return Err((fail_all(group, &error), error)),
-        };
+        // A group of plain requests (see `write_plain_together`) looks their ids up with the
+        // read of the head, in the same round trip: the look-up runs once the head is held.
+        let savepoints = group.len() > 1;
+        let keys: Option<Vec<String>> = (savepoints
+            && group.first().is_some_and(Command::plain_statements)
+            && group.iter().filter(|c| c.plain_statements()).count() > 1)
+            .then(|| {
+                group
+                    .iter()
+                    .filter(|c| c.plain_statements())
+                    .flat_map(|c| match c {
+                        Command::Statements { batch, .. } => {
+                            batch.iter().map(|a| a.id.to_string()).collect()
+                        }
+                        _ => Vec::new(),
+                    })
+                    .collect()
+            });
+        let (mut head, mut found) =
+            match head_and_look_up(&mut self.conn, self.dialect.lock, keys.as_deref()) {
+                Ok(read) => read,
+                Err(error) => return Err((fail_all(group, &error), error)),
+            };
         let bulk = match self.bulk_batch(&group, &head) {
             Ok(Deferral::Off) => None,
             Ok(Deferral::Batch(sql)) => Some(sql),
@@ -400,7 +422,6 @@ impl<C: Sql> Writer<C> {
         };
         // A request alone in its transaction needs no savepoint: when it fails, the whole
         // transaction is rolled back.
-        let savepoints = group.len() > 1;
         // The commands before the first plain request keep their place (a completions sync
         // checks that no statement was written before it in the transaction); the plain
         // requests are written together there, then the other commands.
@@ -422,8 +443,13 @@ impl<C: Sql> Writer<C> {
             done.push(pending);
         }
         let rest: Vec<Command> = if plain.len() > 1 {
-            match write_plain_together(&mut self.conn, &mut cx, plain, self.dialect.refuses_values)
-            {
+            match write_plain_together(
+                &mut self.conn,
+                &mut cx,
+                plain,
+                self.dialect.refuses_values,
+                found.take(),
+            ) {
                 Ok((answered, given_back)) => {
                     done.extend(answered);
                     given_back.into_iter().chain(rest).collect()
@@ -1155,19 +1181,48 @@ struct Found {
     stored_json: HashMap<String, String>,
 }
 
+/// Reads the ledger head under `lock` and, given `keys`, looks them up ([`look_up`]) after it,
+/// in one round trip.
+fn head_and_look_up(
+    conn: &mut impl Sql,
+    lock: &str,
+    keys: Option<&[String]>,
+) -> Result<(LedgerHead, Option<Found>), StoreError> {
+    let Some(keys) = keys else {
+        return Ok((LedgerHead::load(conn, lock)?, None));
+    };
+    let key_args: Vec<Arg<'_>> = keys.iter().map(Arg::from).collect();
+    let head = LedgerHead::select(lock);
+    let look_ups = select_in_queries(LOOK_UP, &key_args);
+    let queries: Vec<Query<'_>> = std::iter::once((head.as_str(), &[][..]))
+        .chain(
+            look_ups
+                .iter()
+                .map(|(sql, args)| (sql.as_str(), args.as_slice())),
+        )
+        .collect();
+    let mut answers = conn.rows_together(&queries)?.into_iter();
+    let head = LedgerHead::from_rows(&answers.next().unwrap_or_default())?;
+    Ok((head, Some(found_in(answers.flatten().collect())?)))
+}
+
 /// Looks statement ids (as text) up, both ways, in one query.
 fn look_up(conn: &mut impl Sql, keys: &[String]) -> Result<Found, StoreError> {
     let key_args: Vec<Arg<'_>> = keys.iter().map(Arg::from).collect();
+    found_in(select_in(conn, LOOK_UP, &key_args)?)
+}
+
+/// The query of [`look_up`], for [`select_in`].
+const LOOK_UP: &str = "SELECT id, json FROM statements WHERE id IN {keys}
+         UNION ALL SELECT target, NULL FROM statements WHERE target IN {keys}";
+
+/// What the rows of [`LOOK_UP`] found.
+fn found_in(rows: Vec<Row>) -> Result<Found, StoreError> {
     let mut found = Found {
         targeted: HashSet::new(),
         stored_json: HashMap::new(),
     };
-    for row in select_in(
-        conn,
-        "SELECT id, json FROM statements WHERE id IN {keys}
-         UNION ALL SELECT target, NULL FROM statements WHERE target IN {keys}",
-        &key_args,
-    )? {
+    for row in rows {
         let id = row.text(0)?;
         match row.opt_text(1)? {
             Some(json) => {
@@ -1232,6 +1287,7 @@ fn write_plain_together(
     cx: &mut Context<'_>,
     requests: Vec<Command>,
     guarded: bool,
+    found: Option<Found>,
 ) -> Result<(Answered, Vec<Command>), (Answered, StoreError)> {
     let mut plain: Vec<PlainRequest> = Vec::with_capacity(requests.len());
     for command in requests {
@@ -1257,14 +1313,20 @@ fn write_plain_together(
             .map(|r| Outcome::boxed(r.reply, Err(StoreError::Corrupt(error.to_string()))))
             .collect()
     };
-    let keys: Vec<String> = plain
-        .iter()
-        .flat_map(|r| r.ids.iter().map(Uuid::to_string))
-        .collect();
+    let found = match found {
+        Some(found) => Ok(found),
+        None => {
+            let keys: Vec<String> = plain
+                .iter()
+                .flat_map(|r| r.ids.iter().map(Uuid::to_string))
+                .collect();
+            look_up(conn, &keys)
+        }
+    };
     let Found {
         targeted,
         stored_json,
-    } = match look_up(conn, &keys) {
+    } = match found {
         Ok(found) => found,
         Err(error) => return Err((fail(plain, &error), error)),
     };
@@ -1637,11 +1699,27 @@ fn write_new(
         .collect();
     cx.ledger.append_all(conn, &time, entries)?;
 
+    // Each Activity's definitions in statement order, merged into the stored one once.
+    let mut definitions: Vec<(&str, Vec<&Value>)> = Vec::new();
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    for s in fresh {
+        for (iri, definition) in xapi::format::activity_definitions(&s.accepted.statement) {
+            let i = *position.entry(iri).or_insert_with(|| {
+                definitions.push((iri, Vec::new()));
+                definitions.len() - 1
+            });
+            let list = &mut definitions[i].1;
+            // Merging the same definition twice in a row changes nothing.
+            if list.last() != Some(&definition) {
+                list.push(definition);
+            }
+        }
+    }
     let terms: Vec<&str> = fresh
         .iter()
         .flat_map(|s| s.accepted.terms.iter().map(String::as_str))
         .collect();
-    resolve_terms(conn, cx.term_ids, &terms)?;
+    resolve_terms_and_definitions(conn, cx.term_ids, &terms, &definitions)?;
     let mut postings = Vec::with_capacity(terms.len());
     for s in fresh {
         for term in &s.accepted.terms {
@@ -1667,24 +1745,6 @@ fn write_new(
         None => ("postings", " ON CONFLICT (term, seq) DO NOTHING"),
     };
     append_rows(conn, table, POSTING_COLUMNS, tail, &args)?;
-
-    // Each Activity's definitions in statement order, merged into the stored one once.
-    let mut definitions: Vec<(&str, Vec<&Value>)> = Vec::new();
-    let mut position: HashMap<&str, usize> = HashMap::new();
-    for s in fresh {
-        for (iri, definition) in xapi::format::activity_definitions(&s.accepted.statement) {
-            let i = *position.entry(iri).or_insert_with(|| {
-                definitions.push((iri, Vec::new()));
-                definitions.len() - 1
-            });
-            let list = &mut definitions[i].1;
-            // Merging the same definition twice in a row changes nothing.
-            if list.last() != Some(&definition) {
-                list.push(definition);
-            }
-        }
-    }
-    merge_definitions(conn, &definitions)?;
     // The batch is written only when everything it sent succeeded.
     conn.flush()
 }
@@ -1705,62 +1765,67 @@ fn free_elsewhere(statements: Vec<NewStatement>) {
         .spawn(move || drop(statements));
 }
 
-/// Finds (creating the missing) ids of `terms` and puts them in the cache: the terms the cache
-/// does not know are inserted unless stored (sent), then looked up, in one round trip.
-fn resolve_terms(
+/// Finds (creating the missing) ids of `terms` and puts them in the cache, and merges each
+/// Activity's new `definitions` (in order) into its stored one, writing only those that change.
+/// The terms the cache does not know are inserted unless stored (sent); they and the stored
+/// definitions are then read together, in one round trip.
+fn resolve_terms_and_definitions(
     conn: &mut impl Sql,
     cache: &mut HashMap<String, i64>,
     terms: &[&str],
+    definitions: &[(&str, Vec<&Value>)],
 ) -> Result<(), StoreError> {
     let mut missing: Vec<&str> = terms
         .iter()
         .copied()
         .filter(|t| !cache.contains_key(*t))
         .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
     missing.sort_unstable();
     missing.dedup();
-    let args: Vec<Arg<'_>> = missing.iter().map(|t| Arg::Text(t)).collect();
-    insert_rows(
-        conn,
-        "INSERT INTO terms (term)",
-        " ON CONFLICT (term) DO NOTHING",
-        1,
-        &args,
-    )?;
-    for row in select_in(
-        conn,
-        "SELECT term, id FROM terms WHERE term IN {keys}",
-        &args,
-    )? {
-        cache.insert(row.text(0)?, row.int(1)?);
-    }
-    match missing.iter().find(|t| !cache.contains_key(**t)) {
-        Some(term) => Err(StoreError::Corrupt(format!(
-            "the index term {term} was not stored"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Merges each Activity's new definitions (in order) into its stored one, writing only those
-/// that change.
-fn merge_definitions(
-    conn: &mut impl Sql,
-    definitions: &[(&str, Vec<&Value>)],
-) -> Result<(), StoreError> {
-    if definitions.is_empty() {
+    let term_args: Vec<Arg<'_>> = missing.iter().map(|t| Arg::Text(t)).collect();
+    let iri_args: Vec<Arg<'_>> = definitions.iter().map(|(iri, _)| Arg::Text(iri)).collect();
+    if missing.is_empty() && definitions.is_empty() {
         return Ok(());
     }
-    let args: Vec<Arg<'_>> = definitions.iter().map(|(iri, _)| Arg::Text(iri)).collect();
+    if !missing.is_empty() {
+        insert_rows(
+            conn,
+            "INSERT INTO terms (term)",
+            " ON CONFLICT (term) DO NOTHING",
+            1,
+            &term_args,
+        )?;
+    }
+    let mut queries = Vec::new();
+    if !missing.is_empty() {
+        queries = select_in_queries(
+            "SELECT term, id FROM terms WHERE term IN {keys}",
+            &term_args,
+        );
+    }
+    let term_queries = queries.len();
+    if !definitions.is_empty() {
+        queries.extend(select_in_queries(
+            "SELECT iri, definition FROM activities WHERE iri IN {keys}",
+            &iri_args,
+        ));
+    }
+    let borrowed: Vec<Query<'_>> = queries
+        .iter()
+        .map(|(sql, args)| (sql.as_str(), args.as_slice()))
+        .collect();
+    let mut answers = conn.rows_together(&borrowed)?;
+    let stored_definitions = answers.split_off(term_queries);
+    for row in answers.into_iter().flatten() {
+        cache.insert(row.text(0)?, row.int(1)?);
+    }
+    if let Some(term) = missing.iter().find(|t| !cache.contains_key(**t)) {
+        return Err(StoreError::Corrupt(format!(
+            "the index term {term} was not stored"
+        )));
+    }
     let mut stored: HashMap<String, Value> = HashMap::new();
-    for row in select_in(
-        conn,
-        "SELECT iri, definition FROM activities WHERE iri IN {keys}",
-        &args,
-    )? {
+    for row in stored_definitions.into_iter().flatten() {
         // An unreadable stored definition is replaced, as merge_definition does.
         if let Ok(definition) = serde_json::from_str(&row.text(1)?) {
             stored.insert(row.text(0)?, definition);
@@ -1779,7 +1844,7 @@ fn merge_definitions(
         if let Some(merged) = merged
             && Some(&merged) != old
         {
-            conn.exec(
+            conn.send(
                 "INSERT INTO activities (iri, definition) VALUES ($1, $2)
                  ON CONFLICT (iri) DO UPDATE SET definition = excluded.definition",
                 &[Arg::Text(iri), Arg::Text(&merged.to_string())],
@@ -2247,8 +2312,9 @@ mod tests {
             request("p1", vec![statement(99, "https://example.org/x")]),
         ];
         let (commands, answers): (Vec<Command>, Vec<Answer>) = requests.into_iter().unzip();
-        let (answered, given_back) = write_plain_together(&mut conn, &mut cx, commands, false)
-            .unwrap_or_else(|(_, e)| panic!("{e}"));
+        let (answered, given_back) =
+            write_plain_together(&mut conn, &mut cx, commands, false, None)
+                .unwrap_or_else(|(_, e)| panic!("{e}"));
         assert_eq!(given_back.len(), 1, "the statement its void came before");
         assert!(
             matches!(&given_back[0], Command::Statements { batch, .. } if batch[0].id == Uuid::from_u128(99))
@@ -2347,7 +2413,7 @@ mod tests {
             .flatten()
             .flat_map(|a| a.terms.iter().map(String::as_str))
             .collect();
-        resolve_terms(conn, &mut term_ids, &terms).expect("terms");
+        resolve_terms_and_definitions(conn, &mut term_ids, &terms, &[]).expect("terms");
         let (commands, answers): (Vec<Command>, Vec<Answer>) =
             batches.into_iter().map(|batch| request("p", batch)).unzip();
         conn.batch(begin).expect("begin");
@@ -2355,7 +2421,7 @@ mod tests {
         let seq_before = head.statement_seq;
         let key = SigningKey::from_bytes(&[7; 32]);
         let mut cx = context(&mut term_ids, &mut head, &key);
-        let (answered, given_back) = write_plain_together(conn, &mut cx, commands, true)
+        let (answered, given_back) = write_plain_together(conn, &mut cx, commands, true, None)
             .unwrap_or_else(|(_, e)| panic!("{e}"));
         assert!(answered.is_empty());
         assert_eq!(given_back.len(), 3, "every request, the one-by-one way");
