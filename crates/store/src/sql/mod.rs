@@ -833,7 +833,11 @@ impl<B: Backend> Store for SqlStore<B> {
             if state.inflight_us.load(Ordering::SeqCst) > now_us {
                 break;
             }
-            settled.await;
+            if self.inner.writer.is_closed() {
+                // The writer stopped half-way (it would have said so on settling).
+                return Err(StoreError::Closed);
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), settled).await;
         }
         // Other nodes' writers: one that holds the ledger head is waited for; one that takes it
         // later stores later than now.
