@@ -5,6 +5,7 @@
 //! so every node signs with the same key.
 use std::collections::HashMap;
 use std::error::Error;
+use std::pin::Pin;
 use std::task::Poll;
 
 use bytes::BytesMut;
@@ -412,15 +413,7 @@ fn wait_on<T>(
     let mut call = std::pin::pin!(call);
     let mut answer = None;
     let answer = runtime.block_on(std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, result) in sent.iter_mut().zip(results.iter_mut()) {
-            if result.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(done) => *result = Some(done),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
+        let mut pending = poll_in_order(&mut sent, &mut results, cx);
         if answer.is_none() {
             match call.as_mut().poll(cx) {
                 Poll::Ready(done) => answer = Some(done),
@@ -439,6 +432,25 @@ fn wait_on<T>(
         result.map_err(pg)?;
     }
     answer.map_err(pg)
+}
+
+/// Polls each of `futures` not answered yet, in order (a request goes out when its future is
+/// first polled), keeping each answer in `answers`: true while any is pending.
+fn poll_in_order<F: Future>(
+    futures: &mut [Pin<Box<F>>],
+    answers: &mut [Option<F::Output>],
+    cx: &mut std::task::Context<'_>,
+) -> bool {
+    let mut pending = false;
+    for (future, answer) in futures.iter_mut().zip(answers.iter_mut()) {
+        if answer.is_none() {
+            match future.as_mut().poll(cx) {
+                Poll::Ready(done) => *answer = Some(done),
+                Poll::Pending => pending = true,
+            }
+        }
+    }
+    pending
 }
 
 impl PgConn {
@@ -549,16 +561,7 @@ impl Sql for PgConn {
             calls.iter().map(|_| None).collect();
         // Polled in order, each query is sent before any answer is awaited.
         let together = std::future::poll_fn(|cx| {
-            let mut pending = false;
-            for (call, answer) in calls.iter_mut().zip(answers.iter_mut()) {
-                if answer.is_none() {
-                    match call.as_mut().poll(cx) {
-                        Poll::Ready(done) => *answer = Some(done),
-                        Poll::Pending => pending = true,
-                    }
-                }
-            }
-            if pending {
+            if poll_in_order(&mut calls, &mut answers, cx) {
                 return Poll::Pending;
             }
             Poll::Ready(
