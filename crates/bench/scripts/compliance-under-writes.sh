@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compliance questions on a small plant, first on a quiet server, then while 16 clients POST single
-# statements into the same store (SQLite, a fresh store).
+# statements into the same store (a fresh store: SQLite, or with PG = a PostgreSQL server's URL
+# without a database, a new database there).
 # usage: compliance-under-writes.sh ATTEST_BINARY PORT LABEL   (env: R = the directory of
 # attest-bench and attest-bench-compliance, default target/release; PEOPLE, default 500;
 # REQUIREMENTS, default 10; ITERATIONS, default 300)
@@ -8,7 +9,13 @@ set -u
 BIN=$1; PORT=$2; LABEL=$3; R=${R:-target/release}
 PEOPLE=${PEOPLE:-500}; REQUIREMENTS=${REQUIREMENTS:-10}; ITERATIONS=${ITERATIONS:-300}
 D=$(mktemp -d /tmp/attest-cq.XXXX)
-ATTEST_BOOTSTRAP_KEY=bench ATTEST_BOOTSTRAP_SECRET=bench "$BIN" serve --data "$D" --listen 127.0.0.1:"$PORT" >"$D/serve.log" 2>&1 &
+DATABASE=()
+if [ -n "${PG:-}" ]; then
+  db=cq_$(date +%s%N)
+  psql "$PG/postgres" -qc "CREATE DATABASE $db"
+  DATABASE=(--database "$PG/$db")
+fi
+ATTEST_BOOTSTRAP_KEY=bench ATTEST_BOOTSTRAP_SECRET=bench "$BIN" serve --data "$D" "${DATABASE[@]}" --listen 127.0.0.1:"$PORT" >"$D/serve.log" 2>&1 &
 SP=$!
 for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:"$PORT"/xapi/about && break; sleep 0.1; done
 PLANT=(--url http://127.0.0.1:"$PORT" --people "$PEOPLE" --requirements "$REQUIREMENTS")
@@ -23,3 +30,4 @@ echo "$LABEL while 16 clients POST single statements:"
 kill $IP; wait $IP 2>/dev/null
 kill $SP; wait $SP 2>/dev/null
 rm -rf "$D"
+[ -n "${PG:-}" ] && psql "$PG/postgres" -qc "DROP DATABASE $db"

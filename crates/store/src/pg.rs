@@ -18,7 +18,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 use crate::StoreError;
 use crate::sql::{
     Arg, Backend, Cell, Column, DeferredIndexes, Query, Reconnect, Row, Sql, SqlStore,
-    VerifyProgress, VerifyReport,
+    VerifyProgress, VerifyReport, WriterLock,
 };
 
 /// The store on PostgreSQL.
@@ -126,6 +126,14 @@ const ANY_DEFERRED: &str = "SELECT 1 WHERE to_regclass('postings_load') IS NOT N
 /// a killed import's connection ends and the lock with it.
 const CLAIM: &str = "SELECT pg_try_advisory_lock(7461627, 'ledger_head'::regclass::oid::int)";
 const RELEASE: &str = "SELECT pg_advisory_unlock(7461627, 'ledger_head'::regclass::oid::int)";
+
+/// Held by every write transaction of any node, keyed like [`CLAIM`] by the store's ledger head
+/// table (one per schema); a compliance question takes it shared for one statement, so it waits
+/// for the writer holding it (a transaction-level advisory lock: no row marked, no transaction id).
+static WRITER_LOCK: WriterLock = WriterLock {
+    hold: "SELECT pg_advisory_xact_lock(7461628, 'ledger_head'::regclass::oid::int)",
+    wait: "SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared(7461628, 'ledger_head'::regclass::oid::int)) AS waited",
+};
 
 static DEFERRED_INDEXES: DeferredIndexes = DeferredIndexes {
     defer: DEFER_INDEXES,
@@ -281,9 +289,8 @@ impl Backend for PgBackend {
         true
     }
 
-    fn wait_for_writers(&self) -> Option<&'static str> {
-        // Conflicts with the writers' `FOR UPDATE`; held for this one statement.
-        Some("SELECT 1 FROM ledger_head WHERE id = 1 FOR SHARE")
+    fn writer_lock(&self) -> Option<&'static WriterLock> {
+        Some(&WRITER_LOCK)
     }
 
     fn local_reads(&self) -> bool {
@@ -938,8 +945,9 @@ mod tests {
     }
 
     /// §2 of docs/compliance.md: a question's watermarks are read once the write another node
-    /// is committing (it holds the ledger head) is done: that write may be stored before the
-    /// question's time. Here a connection holds the head as another node's writer would.
+    /// is committing (it holds the writer lock and the ledger head) is done: that write may be
+    /// stored before the question's time. Here a connection holds both as another node's writer
+    /// would.
     #[test]
     fn a_compliance_question_waits_for_the_write_another_node_is_committing() {
         let Some(backend) = test_backend() else {
@@ -953,6 +961,7 @@ mod tests {
             .write_connection()
             .expect("connect");
         other.batch("BEGIN").expect("begin");
+        other.batch(WRITER_LOCK.hold).expect("the writer lock");
         other
             .row("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE", &[])
             .expect("hold the head");

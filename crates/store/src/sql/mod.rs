@@ -327,9 +327,10 @@ pub trait Backend: Send + Sync + 'static {
     fn begin_write(&self) -> &'static str;
     /// Appended to the read of the ledger head, to hold it for the transaction.
     fn lock_head(&self) -> &'static str;
-    /// A read that waits until no other process's writer holds the ledger head, where other
-    /// processes may write (PostgreSQL: several nodes); `None` where only this one does.
-    fn wait_for_writers(&self) -> Option<&'static str> {
+    /// Where other processes may write (PostgreSQL: several nodes), the lock every write
+    /// transaction holds from its start, and the read that waits for whoever holds it; `None`
+    /// where only this process writes (its writer is waited for in memory).
+    fn writer_lock(&self) -> Option<&'static WriterLock> {
         None
     }
     /// True when other processes may write to the same database (several nodes): then
@@ -372,6 +373,16 @@ pub struct DeferredIndexes {
     pub(crate) claim: Option<&'static str>,
     /// Gives the claim back.
     pub(crate) release: Option<&'static str>,
+}
+
+/// See [`Backend::writer_lock`]. A lock of the database's lock manager, not of a row: waiting
+/// for it writes nothing (a `SELECT … FOR SHARE` on the ledger head marks the row, takes a
+/// transaction id and a commit, and holds the next writer back meanwhile).
+pub struct WriterLock {
+    /// Sent by a write transaction right after it begins, before it reads the ledger head.
+    pub(crate) hold: &'static str,
+    /// A read that returns once no transaction holds the lock.
+    pub(crate) wait: &'static str,
 }
 
 /// Makes a fresh write connection.
@@ -461,6 +472,7 @@ impl<B: Backend> SqlStore<B> {
                 lock: backend.lock_head(),
                 deferred: backend.deferred_indexes(),
                 refuses_values: backend.refuses_values(),
+                writer_lock: backend.writer_lock().map(|lock| lock.hold),
             },
         )?;
         Ok(SqlStore {
@@ -823,8 +835,16 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn compliance_watermarks(&self) -> Result<(Option<i64>, i64), StoreError> {
+        // Where several processes write, every writer holds the writer lock from before it reads
+        // the ledger head and chooses its `stored`: one that holds it now is waited for, one
+        // that takes it later stores later than now. This process's writer is one of them.
+        if let Some(lock) = self.inner.backend.writer_lock() {
+            return self
+                .read(move |conn| reads::compliance_watermarks(conn, Some(lock.wait)))
+                .await;
+        }
+        // Otherwise this process's writer alone: a group that began by now may be stored by now.
         let now_us = Timestamp::now().as_microsecond();
-        // This process's writer: a group that began by now may be stored by now.
         let state = &self.inner.writer_state;
         loop {
             let settled = state.settled.notified();
@@ -839,10 +859,7 @@ impl<B: Backend> Store for SqlStore<B> {
             }
             let _ = tokio::time::timeout(std::time::Duration::from_secs(1), settled).await;
         }
-        // Other nodes' writers: one that holds the ledger head is waited for; one that takes it
-        // later stores later than now.
-        let wait = self.inner.backend.wait_for_writers();
-        self.read(move |conn| reads::compliance_watermarks(conn, wait))
+        self.read(|conn| reads::compliance_watermarks(conn, None))
             .await
     }
 

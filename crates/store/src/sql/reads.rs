@@ -1,7 +1,7 @@
 //! Reads that answer queries: statement queries as index range scans, credentials.
 use jiff::Timestamp;
 
-use super::{Arg, Row, Sql, stored_statement};
+use super::{Arg, Query, Row, Sql, stored_statement};
 use crate::credentials::CredentialRow;
 use crate::{
     Credential, EvidenceOf, EvidenceRow, Page, StatementPage, StatementQuery, StoreError,
@@ -361,27 +361,25 @@ pub(crate) fn statements_after(
     .collect()
 }
 
-/// The newest fact id and statement seq, after running `wait_for_writers` (a read that waits
-/// for the writer holding the ledger head, if any).
+/// The newest fact id and statement seq, read after `wait_for_writers` (the read of
+/// `WriterLock::wait`, where there is one) has returned: both sent in one round trip, run one
+/// after the other (the read sees what the writer waited for committed).
 pub(crate) fn compliance_watermarks(
     conn: &mut impl Sql,
     wait_for_writers: Option<&str>,
 ) -> Result<(Option<i64>, i64), StoreError> {
-    if let Some(wait) = wait_for_writers {
-        conn.row(wait, &[])?;
-    }
-    let fact = conn
-        .row("SELECT max(id) FROM compliance_facts", &[])?
-        .map(|r| r.opt_int(0))
-        .transpose()?
-        .flatten();
-    let seq = conn
-        .row("SELECT max(seq) FROM statements", &[])?
-        .map(|r| r.opt_int(0))
-        .transpose()?
-        .flatten()
-        .unwrap_or(0);
-    Ok((fact, seq))
+    let read = "SELECT (SELECT max(id) FROM compliance_facts), (SELECT max(seq) FROM statements)";
+    let queries: Vec<Query<'_>> = wait_for_writers
+        .map(|wait| (wait, &[][..]))
+        .into_iter()
+        .chain([(read, &[][..])])
+        .collect();
+    let answers = conn.rows_together(&queries)?;
+    let row = answers
+        .last()
+        .and_then(|rows| rows.first())
+        .ok_or_else(|| StoreError::Corrupt("the watermarks' read returned no row".into()))?;
+    Ok((row.opt_int(0)?, row.opt_int(1)?.unwrap_or(0)))
 }
 
 fn term_id(conn: &mut impl Sql, term: &str) -> Result<Option<i64>, StoreError> {

@@ -137,6 +137,8 @@ pub(crate) struct Dialect {
     pub(crate) deferred: Option<&'static DeferredIndexes>,
     /// See [`super::Backend::refuses_values`].
     pub(crate) refuses_values: bool,
+    /// See [`super::Backend::writer_lock`].
+    pub(crate) writer_lock: Option<&'static str>,
 }
 
 /// A bulk import whose indexes are deferred (see `Store::begin_bulk_import`).
@@ -359,7 +361,12 @@ impl<C: Sql> Writer<C> {
                 .collect()
         };
         // Sent with the read of the head, in one round trip.
-        if let Err(error) = self.conn.send(self.dialect.begin, &[]) {
+        let begun = self.conn.send(self.dialect.begin, &[]).and_then(|()| {
+            self.dialect
+                .writer_lock
+                .map_or(Ok(()), |lock| self.conn.send(lock, &[]))
+        });
+        if let Err(error) = begun {
             return Err((fail_all(group, &error), error));
         }
         // A group of plain requests (see `write_plain_together`) looks their ids up with the
