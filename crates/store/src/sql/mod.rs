@@ -461,6 +461,7 @@ impl<B: Backend> SqlStore<B> {
             inflight_us: IDLE.into(),
             committed_us: AtomicI64::new(0),
             settled: tokio::sync::Notify::new(),
+            asked_us: AtomicI64::new(0),
         });
         let writer = writer::spawn(
             conn,
@@ -835,17 +836,21 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn compliance_watermarks(&self) -> Result<(Option<i64>, i64), StoreError> {
+        // Every group this process's writer begins from here on is stored after now.
+        let now_us = i64::try_from(Timestamp::now().as_nanosecond().div_euclid(1000) + 1)
+            .unwrap_or(i64::MAX);
+        let state = &self.inner.writer_state;
+        state.asked_us.fetch_max(now_us, Ordering::SeqCst);
         // Where several processes write, every writer holds the writer lock from before it reads
         // the ledger head and chooses its `stored`: one that holds it now is waited for, one
-        // that takes it later stores later than now. This process's writer is one of them.
+        // that takes it later stores later than now (by its own clock, on another node). This
+        // process's writer is one of them.
         if let Some(lock) = self.inner.backend.writer_lock() {
             return self
                 .read(move |conn| reads::compliance_watermarks(conn, Some(lock.wait)))
                 .await;
         }
         // Otherwise this process's writer alone: a group that began by now may be stored by now.
-        let now_us = Timestamp::now().as_microsecond();
-        let state = &self.inner.writer_state;
         loop {
             let settled = state.settled.notified();
             let mut settled = std::pin::pin!(settled);

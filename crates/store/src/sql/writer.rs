@@ -125,6 +125,10 @@ pub(crate) struct WriterState {
     pub(crate) committed_us: AtomicI64,
     /// Told whenever a group has been committed or rolled back (`inflight_us` is [`IDLE`]).
     pub(crate) settled: tokio::sync::Notify,
+    /// The newest time (µs, rounded up) a compliance question of this process was answered as
+    /// known at: every later group is stored after it, whatever the clock says by then (a clock
+    /// set back, a group that reads the clock in the question's own microsecond).
+    pub(crate) asked_us: AtomicI64,
 }
 
 /// The backend's SQL the writer needs beyond [`Sql`].
@@ -397,9 +401,16 @@ impl<C: Sql> Writer<C> {
             Ok(Deferral::Batch(sql)) => Some(sql),
             Ok(Deferral::End) => {
                 // Nothing written yet: the indexes are built in a transaction of their own,
-                // then the group is written the ordinary way.
+                // then the group is written the ordinary way. The build stores nothing, so
+                // nobody waits for it as for a write.
                 let _ = self.conn.batch("ROLLBACK");
-                if let Err(error) = self.finish_bulk() {
+                self.state.inflight_us.store(IDLE, Ordering::SeqCst);
+                self.state.settled.notify_waiters();
+                let built = self.finish_bulk();
+                self.state
+                    .inflight_us
+                    .store(Timestamp::now().as_microsecond(), Ordering::SeqCst);
+                if let Err(error) = built {
                     return Err((fail_all(group, &error), error));
                 }
                 return self.transaction(group, now_us);
@@ -413,7 +424,8 @@ impl<C: Sql> Writer<C> {
         let stored_us = Timestamp::now()
             .as_microsecond()
             .max(now_us)
-            .max(head.stored_us + 1);
+            .max(head.stored_us + 1)
+            .max(self.state.asked_us.load(Ordering::SeqCst) + 1);
         let time = match Timestamp::from_microsecond(stored_us) {
             Ok(t) => xapi::statement::format_stored(t),
             Err(_) => Timestamp::now().to_string(),
@@ -2231,6 +2243,60 @@ mod tests {
             25,
             "since the 25th: the 26th to the 50th"
         );
+    }
+
+    /// §2 of docs/compliance.md: a group is stored at least a microsecond after the newest
+    /// `stored` in the ledger head and after every compliance question this process answered,
+    /// whatever the clock says (here the head an hour ahead of it, then a question two hours
+    /// ahead, as after a clock set back).
+    #[test]
+    fn a_write_is_stored_after_the_newest_write_and_every_question_whatever_the_clock() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(dir.path()).expect("store");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let hour = 3_600_000_000;
+        let ahead = Timestamp::now().as_microsecond() + hour;
+        let mut other = writer_connection(&dir.path().join(DATABASE_FILE)).expect("conn");
+        other
+            .exec(
+                "UPDATE ledger_head SET stored_us = $1 WHERE id = 1",
+                &[Arg::Int(ahead)],
+            )
+            .expect("head ahead");
+        let write = |n: u128| {
+            runtime
+                .block_on(crate::Store::insert_statements(
+                    &store,
+                    "p".into(),
+                    vec![statement(n, "https://example.org/a")],
+                    Vec::new(),
+                ))
+                .expect("stored");
+        };
+        write(1);
+        write(2);
+        store
+            .inner
+            .writer_state
+            .asked_us
+            .store(ahead + hour, Ordering::SeqCst);
+        write(3);
+        let page = runtime
+            .block_on(crate::Store::query(
+                &store,
+                StatementQuery {
+                    limit: 10,
+                    ascending: true,
+                    ..StatementQuery::default()
+                },
+            ))
+            .expect("query");
+        let stored: Vec<i64> = page
+            .statements
+            .iter()
+            .map(|s| s.stored.as_microsecond())
+            .collect();
+        assert_eq!(stored, [ahead + 1, ahead + 2, ahead + hour + 1]);
     }
 
     /// §2 of docs/compliance.md: a question's watermarks are read once the write that began
