@@ -2180,6 +2180,36 @@ mod tests {
         (command, answer)
     }
 
+    /// Stores statement `n` alone, as one write.
+    fn write_one(runtime: &tokio::runtime::Runtime, store: &SqliteStore, n: u128) {
+        runtime
+            .block_on(crate::Store::insert_statements(
+                store,
+                "p".into(),
+                vec![statement(n, "https://example.org/a")],
+                Vec::new(),
+            ))
+            .expect("stored");
+    }
+
+    /// Every statement, oldest first.
+    fn in_stored_order(
+        runtime: &tokio::runtime::Runtime,
+        store: &SqliteStore,
+    ) -> Vec<crate::StoredStatement> {
+        runtime
+            .block_on(crate::Store::query(
+                store,
+                StatementQuery {
+                    limit: 1000,
+                    ascending: true,
+                    ..StatementQuery::default()
+                },
+            ))
+            .expect("query")
+            .statements
+    }
+
     /// D 2.4.8 and 4.5 (`stored`), Communication 2.1.3 (`since` is exclusive): each write is
     /// stored later than the write before it, even within one millisecond of the clock (fifty
     /// writes in a row take a few milliseconds here), and its `stored` says so; `since` the
@@ -2191,27 +2221,9 @@ mod tests {
         let store = SqliteStore::open(dir.path()).expect("store");
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         for n in 1..=50 {
-            runtime
-                .block_on(crate::Store::insert_statements(
-                    &store,
-                    "p".into(),
-                    vec![statement(n, "https://example.org/a")],
-                    Vec::new(),
-                ))
-                .expect("stored");
+            write_one(&runtime, &store, n);
         }
-        let page = runtime
-            .block_on(crate::Store::query(
-                &store,
-                StatementQuery {
-                    limit: 100,
-                    ascending: true,
-                    ..StatementQuery::default()
-                },
-            ))
-            .expect("query");
-        let stored: Vec<(Timestamp, String)> = page
-            .statements
+        let stored: Vec<(Timestamp, String)> = in_stored_order(&runtime, &store)
             .iter()
             .map(|s| {
                 let json: Value = serde_json::from_str(&s.json).expect("json");
@@ -2263,36 +2275,15 @@ mod tests {
                 &[Arg::Int(ahead)],
             )
             .expect("head ahead");
-        let write = |n: u128| {
-            runtime
-                .block_on(crate::Store::insert_statements(
-                    &store,
-                    "p".into(),
-                    vec![statement(n, "https://example.org/a")],
-                    Vec::new(),
-                ))
-                .expect("stored");
-        };
-        write(1);
-        write(2);
+        write_one(&runtime, &store, 1);
+        write_one(&runtime, &store, 2);
         store
             .inner
             .writer_state
             .asked_us
             .store(ahead + hour, Ordering::SeqCst);
-        write(3);
-        let page = runtime
-            .block_on(crate::Store::query(
-                &store,
-                StatementQuery {
-                    limit: 10,
-                    ascending: true,
-                    ..StatementQuery::default()
-                },
-            ))
-            .expect("query");
-        let stored: Vec<i64> = page
-            .statements
+        write_one(&runtime, &store, 3);
+        let stored: Vec<i64> = in_stored_order(&runtime, &store)
             .iter()
             .map(|s| s.stored.as_microsecond())
             .collect();
