@@ -8,16 +8,8 @@
 set -u
 BIN=$1; PORT=$2; LABEL=$3; R=${R:-target/release}
 PEOPLE=${PEOPLE:-500}; REQUIREMENTS=${REQUIREMENTS:-10}; ITERATIONS=${ITERATIONS:-300}
-D=$(mktemp -d /tmp/attest-cq.XXXX)
-DATABASE=()
-if [ -n "${PG:-}" ]; then
-  db=cq_$(date +%s%N)
-  psql "$PG/postgres" -qc "CREATE DATABASE $db"
-  DATABASE=(--database "$PG/$db")
-fi
-ATTEST_BOOTSTRAP_KEY=bench ATTEST_BOOTSTRAP_SECRET=bench "$BIN" serve --data "$D" "${DATABASE[@]}" --listen 127.0.0.1:"$PORT" >"$D/serve.log" 2>&1 &
-SP=$!
-for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:"$PORT"/xapi/about && break; sleep 0.1; done
+. "$(dirname "$0")/fresh-server.sh"
+start_fresh_server "$BIN" "$PORT" cq
 PLANT=(--url http://127.0.0.1:"$PORT" --people "$PEOPLE" --requirements "$REQUIREMENTS")
 "$R"/attest-bench-compliance "${PLANT[@]}" load >/dev/null 2>&1
 echo "$LABEL quiet:"
@@ -28,6 +20,4 @@ sleep 2
 echo "$LABEL while 16 clients POST single statements:"
 "$R"/attest-bench-compliance "${PLANT[@]}" measure --iterations "$ITERATIONS" 2>&1 | grep runs
 kill $IP; wait $IP 2>/dev/null
-kill $SP; wait $SP 2>/dev/null
-rm -rf "$D"
-[ -n "${PG:-}" ] && psql "$PG/postgres" -qc "DROP DATABASE $db"
+stop_fresh_server

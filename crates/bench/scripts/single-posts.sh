@@ -7,16 +7,8 @@
 # SQLite, adding the PostgreSQL backends' CPU per request; C = the number of clients, default 16)
 set -u
 BIN=$1; PORT=$2; LABEL=$3; N=${N:-30000}; R=${R:-target/release}; C=${C:-16}
-D=$(mktemp -d /tmp/attest-single.XXXX)
-DATABASE=()
-if [ -n "${PG:-}" ]; then
-  db=single_$(date +%s%N)
-  psql "$PG/postgres" -qc "CREATE DATABASE $db"
-  DATABASE=(--database "$PG/$db")
-fi
-ATTEST_BOOTSTRAP_KEY=bench ATTEST_BOOTSTRAP_SECRET=bench "$BIN" serve --data "$D" "${DATABASE[@]}" --listen 127.0.0.1:"$PORT" >"$D/serve.log" 2>&1 &
-SP=$!
-for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:"$PORT"/xapi/about && break; sleep 0.1; done
+. "$(dirname "$0")/fresh-server.sh"
+start_fresh_server "$BIN" "$PORT" single
 "$R"/attest-bench --url http://127.0.0.1:"$PORT"/xapi ingest --count 2000 --batch 1 --concurrency 16 --offset 900000 >/dev/null 2>&1
 W0=$(awk '/^wchar/ {print $2}' /proc/$SP/io)
 perf stat -e task-clock,context-switches -p $SP -o "$D/perf.txt" &
@@ -36,6 +28,4 @@ cs=$(awk '/context-switches/ {gsub(",","",$1); print $1}' "$D/perf.txt")
 extra=""
 [ -n "${PG:-}" ] && extra=" postgres_cpu_us/req=$(( (C1-C0)*1000000/$(getconf CLK_TCK)/N ))"
 echo "$LABEL c=$C $rate $p50 server_cpu_us/req=$(echo "$cpu*1000/$N" | bc) cs/req=$(echo "scale=1; $cs/$N" | bc) wbytes/req=$(( (W1-W0)/N ))$extra"
-kill $SP; wait $SP 2>/dev/null
-rm -rf "$D"
-[ -n "${PG:-}" ] && psql "$PG/postgres" -qc "DROP DATABASE $db"
+stop_fresh_server
