@@ -247,6 +247,10 @@ impl PgBackend {
         // preferred. (Planning every run instead, `plan_cache_mode = force_custom_plan`, cost
         // 37 µs of the database's time per credential read, four times the read.)
         conn.batch("SET enable_seqscan = off")?;
+        // Nor is any query of Attest worth compiling: JIT takes tens of milliseconds, and it is
+        // chosen from the estimated cost, which is huge for a table not yet analysed (seen on a
+        // new store's catch-up of compliance evidence).
+        conn.batch("SET jit = off")?;
         if let Some(schema) = &self.schema {
             // The name comes from a validated store name, never from a request as such.
             let schema = schema.replace('"', "");
