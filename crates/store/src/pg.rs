@@ -852,6 +852,35 @@ pub(crate) fn test_write_connection() -> Option<PgConn> {
     Some(conn)
 }
 
+/// Runs `read` and counts the rows of `table` it went through: those of scans of the table, and
+/// the entries of its indexes that index scans returned (counted until the session reports
+/// them, so read before and after, in one transaction, rolled back).
+#[cfg(test)]
+pub(crate) fn rows_read<T>(
+    conn: &mut PgConn,
+    table: &str,
+    read: impl FnOnce(&mut PgConn) -> T,
+) -> (T, i64) {
+    let sql = format!(
+        "SELECT pg_stat_get_xact_tuples_returned('{table}'::regclass)
+              + coalesce((SELECT sum(pg_stat_get_xact_tuples_returned(indexrelid))::bigint
+                          FROM pg_index WHERE indrelid = '{table}'::regclass), 0)"
+    );
+    let counted = |conn: &mut PgConn| {
+        conn.row(&sql, &[])
+            .expect("count rows read")
+            .expect("a row")
+            .int(0)
+            .expect("a count")
+    };
+    conn.batch("BEGIN").expect("begin");
+    let before = counted(conn);
+    let result = read(conn);
+    let after = counted(conn);
+    conn.batch("ROLLBACK").expect("rollback");
+    (result, after - before)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -888,25 +917,9 @@ mod tests {
             "INSERT INTO terms (term) SELECT 'grown ' || i FROM generate_series(1, 20000) i",
         )
         .expect("grow");
-        // Rows scanned so far (counted until the session reports them, so read before and
-        // after, in one transaction).
-        let scanned = |conn: &mut PgConn| {
-            conn.row(
-                "SELECT pg_stat_get_xact_tuples_returned('terms'::regclass)",
-                &[],
-            )
-            .expect("count rows read")
-            .expect("a row")
-            .int(0)
-            .expect("a count")
-        };
-        conn.batch("BEGIN").expect("begin");
-        let before = scanned(conn);
-        let found = lookup(conn).expect("look up");
-        let after = scanned(conn);
-        conn.batch("ROLLBACK").expect("rollback");
+        let (found, read) = rows_read(conn, "terms", |conn| lookup(conn).expect("look up"));
         assert!(found.is_empty());
-        after - before
+        read
     }
 
     /// PostgreSQL plans a prepared statement once for all after a few runs, from the table's

@@ -408,30 +408,7 @@ fn term_id(conn: &mut impl Sql, term: &str) -> Result<Option<i64>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::{PgConn, test_write_connection};
-
-    /// Rows of `statements` that `read` went through: those of scans of the table, and the
-    /// entries of its indexes that index scans returned.
-    fn rows_read(conn: &mut PgConn, read: impl Fn(&mut PgConn)) -> i64 {
-        let counted = |conn: &mut PgConn| {
-            conn.row(
-                "SELECT pg_stat_get_xact_tuples_returned('statements'::regclass)
-                      + (SELECT sum(pg_stat_get_xact_tuples_returned(indexrelid))::bigint
-                         FROM pg_index WHERE indrelid = 'statements'::regclass)",
-                &[],
-            )
-            .expect("count rows read")
-            .expect("a row")
-            .int(0)
-            .expect("a count")
-        };
-        conn.batch("BEGIN").expect("begin");
-        let before = counted(conn);
-        read(conn);
-        let after = counted(conn);
-        conn.batch("ROLLBACK").expect("rollback");
-        after - before
-    }
+    use crate::pg::{rows_read, test_write_connection};
 
     /// A `since`/`until` window and the void times of a page of statements read a few rows each,
     /// even as PostgreSQL plans them for a store it has not analysed yet (its generic plan):
@@ -458,16 +435,16 @@ mod tests {
             ascending: true,
             ..StatementQuery::default()
         };
-        let read = rows_read(&mut conn, |conn| {
-            let page = run_query(conn, &window).expect("query");
-            assert_eq!(page.statements.len(), 5, "seq 19,991 to 19,995");
+        let (page, read) = rows_read(&mut conn, "statements", |conn| {
+            run_query(conn, &window).expect("query")
         });
+        assert_eq!(page.statements.len(), 5, "seq 19,991 to 19,995");
         assert!(read < 100, "the window read {read} rows");
-        let read = rows_read(&mut conn, |conn| {
-            let rows = statements_after(conn, 19_900, 100).expect("read");
-            assert_eq!(rows.len(), 100);
-            assert!(rows.iter().all(|r| r.voided.is_none()));
+        let (rows, read) = rows_read(&mut conn, "statements", |conn| {
+            statements_after(conn, 19_900, 100).expect("read")
         });
+        assert_eq!(rows.len(), 100);
+        assert!(rows.iter().all(|r| r.voided.is_none()));
         assert!(
             read < 1_000,
             "a page of 100 and its void times read {read} rows"

@@ -376,21 +376,22 @@ impl<C: Sql> Writer<C> {
         // A group of plain requests (see `write_plain_together`) looks their ids up with the
         // read of the head, in the same round trip: the look-up runs once the head is held.
         let savepoints = group.len() > 1;
-        let keys: Option<Vec<String>> = (savepoints
-            && group.first().is_some_and(Command::plain_statements)
-            && group.iter().filter(|c| c.plain_statements()).count() > 1)
-            .then(|| {
-                group
-                    .iter()
-                    .filter(|c| c.plain_statements())
-                    .flat_map(|c| match c {
-                        Command::Statements { batch, .. } => {
-                            batch.iter().map(|a| a.id.to_string()).collect()
-                        }
-                        _ => Vec::new(),
-                    })
-                    .collect()
-            });
+        let plain: Vec<&Vec<Accepted>> = group
+            .iter()
+            .filter(|c| c.plain_statements())
+            .filter_map(|c| match c {
+                Command::Statements { batch, .. } => Some(batch),
+                _ => None,
+            })
+            .collect();
+        let keys: Option<Vec<String>> =
+            (savepoints && group.first().is_some_and(Command::plain_statements) && plain.len() > 1)
+                .then(|| {
+                    plain
+                        .iter()
+                        .flat_map(|batch| batch.iter().map(|a| a.id.to_string()))
+                        .collect()
+                });
         let (mut head, mut found) =
             match head_and_look_up(&mut self.conn, self.dialect.lock, keys.as_deref()) {
                 Ok(read) => read,
