@@ -355,7 +355,7 @@ pub struct PgConn {
     held: Vec<(Statement, Vec<OwnedArg>)>,
 }
 
-/// An [`Arg`] a held statement keeps until it is sent.
+/// An [`Arg`] a held statement keeps until it is sent, or a column of them sent as one array.
 #[derive(Debug)]
 enum OwnedArg {
     Int(i64),
@@ -363,6 +363,7 @@ enum OwnedArg {
     Bytes(Vec<u8>),
     Bool(bool),
     Null,
+    Array(Vec<OwnedArg>),
 }
 
 impl From<&Arg<'_>> for OwnedArg {
@@ -377,16 +378,28 @@ impl From<&Arg<'_>> for OwnedArg {
     }
 }
 
-impl OwnedArg {
-    fn as_arg(&self) -> Arg<'_> {
+impl ToSql for OwnedArg {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
-            OwnedArg::Int(v) => Arg::Int(*v),
-            OwnedArg::Text(s) => Arg::Text(s),
-            OwnedArg::Bytes(b) => Arg::Bytes(b),
-            OwnedArg::Bool(b) => Arg::Bool(*b),
-            OwnedArg::Null => Arg::Null,
+            OwnedArg::Int(v) => Arg::Int(*v).to_sql(ty, out),
+            OwnedArg::Text(s) => Arg::Text(s).to_sql(ty, out),
+            OwnedArg::Bytes(b) => Arg::Bytes(b).to_sql(ty, out),
+            OwnedArg::Bool(b) => Arg::Bool(*b).to_sql(ty, out),
+            OwnedArg::Null => Ok(IsNull::Yes),
+            // An array of the column's type, each element written as the type asks.
+            OwnedArg::Array(members) => members.as_slice().to_sql(ty, out),
         }
     }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
 }
 
 /// Runs `call` on `client` after the statements `held` there, all sent before any answer is
@@ -404,13 +417,9 @@ fn wait_on<T>(
         return runtime.block_on(call).map_err(pg);
     }
     let held = std::mem::take(held);
-    let args: Vec<Vec<Arg<'_>>> = held
+    let params: Vec<Vec<&(dyn ToSql + Sync)>> = held
         .iter()
-        .map(|(_, args)| args.iter().map(OwnedArg::as_arg).collect())
-        .collect();
-    let params: Vec<Vec<&(dyn ToSql + Sync)>> = args
-        .iter()
-        .map(|args| args.iter().map(|a| a as &(dyn ToSql + Sync)).collect())
+        .map(|(_, args)| args.iter().map(|a| a as &(dyn ToSql + Sync)).collect())
         .collect();
     // Each request goes out when its future is first polled: poll them in order, the held
     // statements first, every round, until all have answered.
@@ -609,8 +618,36 @@ impl Sql for PgConn {
         wait_on(&self.runtime, &mut self.held, &self.client, ready)
     }
 
-    fn rows_per_insert(&self) -> usize {
-        256
+    fn insert_columns(
+        &mut self,
+        table: &str,
+        columns: &[(&str, Column)],
+        tail: &str,
+        args: &[Arg<'_>],
+    ) -> Result<bool, StoreError> {
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let arrays: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, column))| format!("unnest(${}::{}[])", i + 1, sql_type(*column)))
+            .collect();
+        let statement = self.prepared(&format!(
+            "INSERT INTO {table} ({}) SELECT {}{tail}",
+            names.join(", "),
+            arrays.join(", ")
+        ))?;
+        let rows = args.len() / columns.len();
+        let mut arrays: Vec<Vec<OwnedArg>> = (0..columns.len())
+            .map(|_| Vec::with_capacity(rows))
+            .collect();
+        for row in args.chunks(columns.len()) {
+            for (array, arg) in arrays.iter_mut().zip(row) {
+                array.push(OwnedArg::from(arg));
+            }
+        }
+        self.held
+            .push((statement, arrays.into_iter().map(OwnedArg::Array).collect()));
+        Ok(true)
     }
 
     fn copy_rows(
@@ -648,6 +685,16 @@ impl Sql for PgConn {
             })
             .map(Some)
             .map_err(pg)
+    }
+}
+
+/// The PostgreSQL type of a [`Column`].
+fn sql_type(column: Column) -> &'static str {
+    match column {
+        Column::Int => "bigint",
+        Column::Text => "text",
+        Column::Bool => "boolean",
+        Column::Bytes => "bytea",
     }
 }
 

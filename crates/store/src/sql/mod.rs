@@ -181,11 +181,19 @@ pub trait Sql {
         Ok(self.rows(sql, args)?.into_iter().next())
     }
 
-    /// The most rows one `INSERT … VALUES` should carry. Over a network every statement is a
-    /// round trip, so many; an embedded engine pays nothing per statement, while a multi-row
-    /// insert there needs a statement journal (a copy of every page it touches), so one.
-    fn rows_per_insert(&self) -> usize {
-        1
+    /// Sends ([`Sql::send`]) one statement inserting rows of `columns.len()` values each (`args`
+    /// holds them row after row) into `table`, whatever their number: PostgreSQL's `INSERT …
+    /// SELECT * FROM unnest($1::bigint[], …)`, one array a column, one prepared statement a
+    /// table. False when the connection has no such statement (then [`insert_rows`] cuts the
+    /// rows into multi-row `VALUES`).
+    fn insert_columns(
+        &mut self,
+        _table: &str,
+        _columns: &[(&str, Column)],
+        _tail: &str,
+        _args: &[Arg<'_>],
+    ) -> Result<bool, StoreError> {
+        Ok(false)
     }
 
     /// Appends rows of `columns.len()` values each (`args` holds them row after row) to `table`
@@ -211,7 +219,8 @@ pub enum Column {
     Bytes,
 }
 
-/// Below this many rows, one multi-row `INSERT` (one round trip) beats a `COPY` (two).
+/// Below this many rows, one `INSERT` (one round trip) beats a `COPY` (two, and the statements
+/// held before it sent on their own).
 const COPY_MIN_ROWS: usize = 64;
 
 /// Appends rows to `table` the fastest way the connection has: a `COPY` when it can and the
@@ -230,48 +239,38 @@ pub(crate) fn append_rows(
     {
         return Ok(());
     }
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let insert = format!("INSERT INTO {table} ({})", names.join(", "));
-    insert_rows(conn, &insert, tail, columns.len(), args)
+    insert_rows(conn, table, columns, tail, args)
 }
 
-/// The most rows or keys one multi-row statement carries. Batches are cut into powers of two up
-/// to this, so a connection prepares at most a few statements per table whatever the batch sizes.
+/// The most keys one `IN` list carries. Lists are padded to powers of two up to this, so a
+/// connection prepares at most a few statements per query whatever the number of keys.
 const MAX_ROWS: usize = 256;
 
-/// Inserts rows of `columns` values each (`args` holds them row after row) with as few
-/// statements as the connection likes: `{insert} VALUES ($1, …), (…) {tail}`, each sent
-/// ([`Sql::send`]): an error may come from the connection's next call that waits.
+/// Inserts rows of `columns` (`args` holds their values row after row) into `table`, each
+/// statement sent ([`Sql::send`]): an error may come from the connection's next call that
+/// waits. One statement where the connection takes a column as an array
+/// ([`Sql::insert_columns`]), else one `INSERT … VALUES ($1, …) {tail}` a row: an embedded
+/// engine pays nothing per statement, while a multi-row insert there needs a statement journal
+/// (a copy of every page it touches).
 pub(crate) fn insert_rows(
     conn: &mut impl Sql,
-    insert: &str,
+    table: &str,
+    columns: &[(&str, Column)],
     tail: &str,
-    columns: usize,
     args: &[Arg<'_>],
 ) -> Result<(), StoreError> {
-    let most = conn.rows_per_insert().clamp(1, MAX_ROWS);
-    let mut rest = args;
-    while !rest.is_empty() {
-        let rows = (rest.len() / columns).min(most);
-        // The largest power of two that fits.
-        let rows = 1 << (usize::BITS - 1 - rows.leading_zeros());
-        let (piece, after) = rest.split_at(rows * columns);
-        let mut sql = String::with_capacity(insert.len() + tail.len() + rows * columns * 6);
-        sql.push_str(insert);
-        sql.push_str(" VALUES ");
-        for row in 0..rows {
-            sql.push_str(if row == 0 { "(" } else { ", (" });
-            for column in 0..columns {
-                if column > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", row * columns + column + 1));
-            }
-            sql.push(')');
-        }
-        sql.push_str(tail);
-        conn.send(&sql, piece)?;
-        rest = after;
+    if args.is_empty() || conn.insert_columns(table, columns, tail, args)? {
+        return Ok(());
+    }
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let values: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({}){tail}",
+        names.join(", "),
+        values.join(", ")
+    );
+    for row in args.chunks(columns.len()) {
+        conn.send(&sql, row)?;
     }
     Ok(())
 }

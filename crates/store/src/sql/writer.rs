@@ -1810,9 +1810,9 @@ fn resolve_terms_and_definitions(
     if !missing.is_empty() {
         insert_rows(
             conn,
-            "INSERT INTO terms (term)",
+            "terms",
+            &[("term", Column::Text)],
             " ON CONFLICT (term) DO NOTHING",
-            1,
             &term_args,
         )?;
     }
