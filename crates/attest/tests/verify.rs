@@ -66,7 +66,7 @@ fn fixture() -> Fixture {
                     kind: store::DocumentKind::State,
                     activity: "https://plant.example/sim".into(),
                     agent: "mbox:mailto:op1@plant.example".into(),
-                    registration: String::new(),
+                    registration: None,
                 },
                 id: "bookmark".into(),
             },

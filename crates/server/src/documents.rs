@@ -108,7 +108,7 @@ impl Resource for StateResource {
             kind: Self::KIND,
             activity: activity_param(params)?,
             agent: agent_param(params)?.key(),
-            registration: registration.map(|r| r.to_string()).unwrap_or_default(),
+            registration: registration.map(|r| r.to_string()),
         })
     }
 }
@@ -129,7 +129,7 @@ impl Resource for ActivityProfileResource {
             kind: Self::KIND,
             activity: activity_param(params)?,
             agent: String::new(),
-            registration: String::new(),
+            registration: None,
         })
     }
 }
@@ -150,7 +150,7 @@ impl Resource for AgentProfileResource {
             kind: Self::KIND,
             activity: String::new(),
             agent: agent_param(params)?.key(),
-            registration: String::new(),
+            registration: None,
         })
     }
 }
@@ -213,12 +213,15 @@ fn document_key<R: Resource>(params: &Params) -> Result<Option<DocumentKey>, Api
     }))
 }
 
-/// `If-Match` / `If-None-Match`: a list of quoted ETags, or `*`.
+/// `If-Match` / `If-None-Match`: a list of quoted ETags, or `*`. If-Match compares strongly, so
+/// a weak tag (`W/"…"`) there matches no document; If-None-Match compares weakly (RFC 2616
+/// 14.24, 14.26, which Communication 3.1 follows).
 fn preconditions(
     headers: &HeaderMap,
     required_to_overwrite: bool,
 ) -> Result<Preconditions, ApiError> {
     let list = |name| -> Result<Option<Vec<String>>, ApiError> {
+        let strong = name == IF_MATCH;
         let mut values = Vec::new();
         for value in headers.get_all(&name) {
             let text = value
@@ -226,6 +229,12 @@ fn preconditions(
                 .map_err(|_| ApiError::bad_request(format!("the {name} header is not text")))?;
             for tag in text.split(',') {
                 let tag = tag.trim();
+                if strong && tag.starts_with("W/") {
+                    // Kept, so that the header still counts as given, but as nothing an ETag
+                    // (a quoted hex digest) can equal.
+                    values.push(tag.to_string());
+                    continue;
+                }
                 let tag = tag.strip_prefix("W/").unwrap_or(tag);
                 let tag = tag
                     .strip_prefix('"')

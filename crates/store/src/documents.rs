@@ -27,7 +27,17 @@ pub struct DocumentScope {
     pub activity: String,
     /// The agent's IFI key (`xapi::agent::Ifi::key`).
     pub agent: String,
-    pub registration: String,
+    /// A State document's registration. Without one, a document is the one stored without a
+    /// registration, while the set (its ids, a delete of all) covers every registration: "all
+    /// state data for this context (Activity + Agent [+ registration if specified])" (C 2.3).
+    pub registration: Option<String>,
+}
+
+impl DocumentScope {
+    /// The registration part of a document's key: empty when none was given.
+    pub fn key_registration(&self) -> &str {
+        self.registration.as_deref().unwrap_or("")
+    }
 }
 
 /// One document.
@@ -45,7 +55,7 @@ impl DocumentKey {
             s.kind.as_str(),
             s.activity,
             s.agent,
-            s.registration,
+            s.key_registration(),
             self.id
         ])
         .to_string()

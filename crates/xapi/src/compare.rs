@@ -1,7 +1,8 @@
 //! Statement comparison (Data 2.3.1): two statements are the same when they differ only in what
 //! the immutability rule excepts: properties the LRS assigns, Activity definitions, Verb display,
-//! attachments, the serialisation of timestamps, the order of Group members, and case where case
-//! does not matter (e-mail domains, UUID and SHA-1 hex).
+//! attachments, the serialisation of timestamps, the order of Group members, case where case
+//! does not matter (e-mail domains, UUID and SHA-1 hex) and a duration's precision beyond 0.01 s
+//! (Data 4.6; 2.0 section 4.2.7).
 use serde_json::{Map, Value};
 
 use crate::rules;
@@ -48,11 +49,39 @@ fn comparable(statement: &Value, top: bool) -> Value {
                 _ => without(value, "definition"),
             },
             "context" => context(value),
+            "result" => result(value),
             _ => normalise(value),
         };
         out.insert(key.clone(), value);
     }
     Value::Object(out)
+}
+
+fn result(value: &Value) -> Value {
+    let mut value = normalise(value);
+    if let Some(Value::String(duration)) = value.get_mut("duration") {
+        *duration = to_hundredths(duration);
+    }
+    value
+}
+
+/// A duration with its seconds cut to 0.01 s, the fraction written with `.` and without trailing
+/// zeros: "any precision beyond 0.01 second precision SHOULD* NOT be included in the comparison"
+/// (Data 4.6; "shall not" in 2.0, 4.2.7).
+fn to_hundredths(duration: &str) -> String {
+    let Some(number) = duration.strip_suffix('S') else {
+        return duration.to_string();
+    };
+    let Some(point) = number.rfind(['.', ',']) else {
+        return duration.to_string();
+    };
+    let (whole, fraction) = (&number[..point], &number[point + 1..]);
+    let kept = fraction[..fraction.len().min(2)].trim_end_matches('0');
+    if kept.is_empty() {
+        format!("{whole}S")
+    } else {
+        format!("{whole}.{kept}S")
+    }
 }
 
 fn context(value: &Value) -> Value {
@@ -212,5 +241,34 @@ mod tests {
         let mut other = base();
         other["result"]["duration"] = json!("PT1M");
         assert!(!same_statement(&base(), &other));
+        let mut one = base();
+        one["result"]["duration"] = json!("PT1.01S");
+        let mut other = base();
+        other["result"]["duration"] = json!("PT1.02S");
+        assert!(!same_statement(&one, &other), "0.01 s is compared");
+    }
+
+    #[test]
+    fn durations_agree_to_the_hundredth_of_a_second_d_4_6() {
+        let with = |duration: &str| {
+            let mut statement = base();
+            statement["result"]["duration"] = json!(duration);
+            statement["object"] = json!({"objectType": "SubStatement",
+                "actor": {"mbox": "mailto:a@x.org"}, "verb": {"id": "https://v/x"},
+                "object": {"id": "https://act/2"}, "result": {"duration": duration}});
+            statement
+        };
+        for (a, b) in [
+            ("PT1S", "PT1.001S"),
+            ("PT1S", "PT1.00S"),
+            ("PT1.5S", "PT1,509S"),
+            ("P1DT2H3M4.129S", "P1DT2H3M4.12S"),
+            ("PT0.5S", "PT0.50000001S"),
+        ] {
+            assert!(same_statement(&with(a), &with(b)), "{a} and {b}");
+        }
+        for (a, b) in [("PT1S", "PT1.01S"), ("PT1.5S", "PT1.49S"), ("PT1S", "PT2S")] {
+            assert!(!same_statement(&with(a), &with(b)), "{a} and {b}");
+        }
     }
 }

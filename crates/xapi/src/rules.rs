@@ -212,6 +212,10 @@ pub fn parse_uuid(s: &str) -> Option<uuid::Uuid> {
 ///   says a timestamp SHOULD* include the zone, and the ADL reference LRS accepts it. The suite
 ///   does not test it. 2.0 (4.2.7) asks the LRS to convert timestamps to UTC rather than reject
 ///   them; UTC is the only reading that does not invent an offset.
+///
+/// Instants are held from 0000-01-01T00:00:00Z: an earlier one (`0000-01-01T00:30:00+01:00`)
+/// has no four-digit year in UTC, so it could not be returned in UTC and read back. The latest
+/// is 9999-12-30T22:00:00Z, the end of the time library's range.
 pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let split = s.find(['T', 't', ' '])?;
     let (date, rest) = (&s[..split], &s[split + 1..]);
@@ -223,7 +227,12 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let datetime =
         jiff::civil::DateTime::new(year, month, day, hour, minute, second, nanos).ok()?;
     let offset = jiff::tz::Offset::from_seconds(offset_seconds).ok()?;
-    offset.to_timestamp(datetime).ok()
+    /// 0000-01-01T00:00:00Z in seconds from the Unix epoch.
+    const YEAR_ZERO: i64 = -62_167_219_200;
+    offset
+        .to_timestamp(datetime)
+        .ok()
+        .filter(|t| Timestamp::from_second(YEAR_ZERO).is_ok_and(|zero| *t >= zero))
 }
 
 /// `YYYY-MM-DD` or `YYYYMMDD`.
@@ -318,35 +327,41 @@ fn parse_zone(zone: &str) -> Option<i32> {
 // ---------------------------------------------------------------------------------------------
 
 /// An ISO 8601:2004 4.4.3.2 duration: `PnYnMnDTnHnMnS` (any components present, in that order,
-/// at least one, and at least one after a `T`) or `PnW` alone. Only the seconds may carry a
-/// decimal fraction (`.` or `,`), of any precision: 2.0 (4.2.7) forbids rejecting more than 0.01 s.
+/// at least one, and at least one after a `T`) or `PnW` alone. The lowest order component
+/// present may carry a decimal fraction (`.` or `,`, 4.4.3.2: "the lowest order components may
+/// have a decimal fraction"), of any precision: 2.0 (4.2.7) forbids rejecting more than 0.01 s.
 /// The alternative format of 4.4.3.3 (`P0003-06-04T12:30:05`) and signs are refused (Data 4.6).
 pub fn is_duration(s: &str) -> bool {
     let Some(rest) = s.strip_prefix('P') else {
         return false;
     };
-    if let Some(weeks) = rest.strip_suffix('W') {
-        return !weeks.is_empty() && weeks.bytes().all(|b| b.is_ascii_digit());
+    if rest.ends_with('W') {
+        return components(rest, b"W").is_some_and(|(n, _)| n == 1);
     }
     let (date, time) = match rest.split_once('T') {
         Some((date, time)) => (date, Some(time)),
         None => (rest, None),
     };
-    let Some(date_parts) = count_components(date, b"YMD") else {
+    let Some((date_parts, date_fraction)) = components(date, b"YMD") else {
         return false;
     };
     match time {
         None => date_parts > 0,
-        Some(time) => count_components(time, b"HMS").is_some_and(|n| n > 0),
+        // A fraction in the date part makes it the lowest order: nothing may follow.
+        Some(time) => !date_fraction && components(time, b"HMS").is_some_and(|(n, _)| n > 0),
     }
 }
 
-/// Reads `n<designator>` pairs whose designators appear in the order given, each at most once; a
-/// fraction is allowed on `S` only. Returns how many there were, or `None` if malformed.
-fn count_components(part: &str, designators: &[u8]) -> Option<usize> {
+/// Reads `n<designator>` pairs whose designators appear in the order given, each at most once;
+/// only the last may carry a fraction. Returns how many there were and whether the last had a
+/// fraction, or `None` if malformed.
+fn components(part: &str, designators: &[u8]) -> Option<(usize, bool)> {
     let bytes = part.as_bytes();
-    let (mut at, mut next, mut count) = (0, 0, 0);
+    let (mut at, mut next, mut count, mut fraction) = (0, 0, 0, false);
     while at < bytes.len() {
+        if fraction {
+            return None;
+        }
         let start = at;
         while at < bytes.len() && bytes[at].is_ascii_digit() {
             at += 1;
@@ -354,7 +369,6 @@ fn count_components(part: &str, designators: &[u8]) -> Option<usize> {
         if at == start {
             return None;
         }
-        let mut fraction = false;
         if at < bytes.len() && matches!(bytes[at], b'.' | b',') {
             at += 1;
             let digits = at;
@@ -368,14 +382,11 @@ fn count_components(part: &str, designators: &[u8]) -> Option<usize> {
         }
         let designator = *bytes.get(at)?;
         let found = designators[next..].iter().position(|&d| d == designator)?;
-        if fraction && designator != b'S' {
-            return None;
-        }
         next += found + 1;
         count += 1;
         at += 1;
     }
-    Some(count)
+    Some((count, fraction))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -683,6 +694,7 @@ mod tests {
             ("20080915T155300Z", "2008-09-15T15:53:00Z"),
             ("20080915T155300,5+0100", "2008-09-15T14:53:00.5Z"),
             ("2008-09-15T15:53Z", "2008-09-15T15:53:00Z"),
+            ("0000-01-01T01:00:00+01:00", "0000-01-01T00:00:00Z"),
             (
                 "2008-09-15T15:53:00.123456789123Z",
                 "2008-09-15T15:53:00.123456789Z",
@@ -739,6 +751,9 @@ mod tests {
             "2008-09-15T15:53:00 Z",
             "July 04, 1776 16:00:45",
             "2008-09-15T15:5é:00Z",
+            // Before 0000-01-01T00:00:00Z: no four-digit year in UTC.
+            "0000-01-01T00:00:00+01:00",
+            "0000-01-01T00:59:59.9+01:00",
         ] {
             assert_eq!(utc(text), None, "{text:?}");
         }
@@ -760,6 +775,14 @@ mod tests {
             "PT0.123456789S",
             "PT1,5S",
             "P1DT12H",
+            // The lowest order component present may have a fraction (ISO 8601:2004 4.4.3.2).
+            "PT0.5H",
+            "PT1.5M",
+            "P1.5Y",
+            "P1Y0.5M",
+            "P1.5D",
+            "P1DT1.25H",
+            "P1.5W",
         ] {
             assert!(is_duration(text), "{text}");
         }
@@ -776,11 +799,15 @@ mod tests {
             "should fail",
             "P4W1D",
             "P1D4W",
-            "P1.5W",
             "-P1D",
             "P-1D",
-            "PT1.5H",
-            "P1.5D",
+            // A fraction only on the lowest order component present.
+            "PT1.5H30M",
+            "P1.5DT1H",
+            "P1.5Y2M",
+            "PT1.5H1.5S",
+            "P1.W",
+            "PW",
             "P1M1Y",
             "PT1S1M",
             "P1Y1Y",

@@ -1,7 +1,7 @@
 //! What the LRS does to a statement it accepts: validate it, then fill in the properties it owns
 //! (`id`, `authority`, `version`, and at commit time `stored` and a missing `timestamp`).
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::{VOIDED_VERB, ValidationError, Version, index, rules};
@@ -56,15 +56,13 @@ pub fn accept(
         };
         object.insert("version".into(), json!(default));
     }
-    // 2.0 converts other zones to UTC (4.2.7); a timestamp already in UTC is kept as written, so
-    // a statement exported and imported again stays byte for byte the same.
-    if version == Version::V2_0_0
-        && let Some(Value::String(timestamp)) = object.get_mut("timestamp")
-        && !timestamp.ends_with('Z')
-    {
-        let instant = rules::parse_timestamp(timestamp)
-            .ok_or_else(|| ValidationError::new("timestamp", "not an ISO 8601 timestamp"))?;
-        *timestamp = instant.to_string();
+    if version == Version::V2_0_0 {
+        timestamp_to_utc(object, "timestamp")?;
+        if let Some(Value::Object(sub)) = object.get_mut("object")
+            && sub.get("objectType").and_then(Value::as_str) == Some("SubStatement")
+        {
+            timestamp_to_utc(sub, "object.timestamp")?;
+        }
     }
     let target = statement_ref_target(&statement);
     let voiding = statement.pointer("/verb/id").and_then(Value::as_str) == Some(VOIDED_VERB);
@@ -103,6 +101,20 @@ pub fn format_stored(stored: Timestamp) -> String {
 /// (2.0 section 4.2.4.2). The 2.0 ADL suite sends exactly that and expects the statement accepted
 /// (4.1.6.1, "shall set the timestamp property to the value of the stored property"). Every other
 /// null is still refused.
+/// 2.0 converts timestamps in other zones to UTC (4.2.7), a SubStatement's too; a timestamp
+/// already in UTC is kept as written, so a statement exported and imported again stays byte for
+/// byte the same.
+fn timestamp_to_utc(object: &mut Map<String, Value>, path: &str) -> Result<(), ValidationError> {
+    if let Some(Value::String(timestamp)) = object.get_mut("timestamp")
+        && !timestamp.ends_with('Z')
+    {
+        let instant = rules::parse_timestamp(timestamp)
+            .ok_or_else(|| ValidationError::new(path, "not an ISO 8601 timestamp"))?;
+        *timestamp = instant.to_string();
+    }
+    Ok(())
+}
+
 fn drop_null_timestamp(statement: &mut Value) {
     if let Some(object) = statement.as_object_mut()
         && object.get("timestamp").is_some_and(Value::is_null)
@@ -205,6 +217,30 @@ mod tests {
             accepted.statement["timestamp"],
             json!("2025-05-05T08:00:00Z"),
             "2.0 converts to UTC"
+        );
+    }
+
+    #[test]
+    fn v2_converts_a_substatement_timestamp_to_utc_2_0_4_2_7() {
+        let mut s = minimal();
+        s["timestamp"] = json!("2020-01-01T05:00:00+05:00");
+        s["object"] = json!({"objectType": "SubStatement",
+            "actor": {"mbox": "mailto:b@example.com"}, "verb": {"id": "http://example.com/v"},
+            "object": {"id": "http://example.com/a"}, "timestamp": "2020-01-01T05:00:00+05:00"});
+        let accepted = accept(s.clone(), Version::V2_0_0, &authority()).expect("valid");
+        assert_eq!(
+            accepted.statement["timestamp"],
+            json!("2020-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            accepted.statement["object"]["timestamp"],
+            json!("2020-01-01T00:00:00Z")
+        );
+        let accepted = accept(s, Version::V1_0_3, &authority()).expect("valid");
+        assert_eq!(
+            accepted.statement["object"]["timestamp"],
+            json!("2020-01-01T05:00:00+05:00"),
+            "1.0.3 keeps what was sent"
         );
     }
 

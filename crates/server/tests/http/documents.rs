@@ -175,97 +175,86 @@ async fn state_post_merges_json_objects_and_refuses_anything_else_c_2_2() {
     );
 }
 
+/// "all state data for this context (Activity + Agent [+ registration if specified])" (C 2.3):
+/// without a registration, the ids and a delete of all cover every registration; a single
+/// document's key includes its registration.
 #[tokio::test]
 async fn state_ids_since_registration_and_delete_all_c_2_3() {
     let server = TestServer::start().await;
     let registration = uuid();
+    let with_registration = format!("&registration={registration}");
+    let put = |id: &'static str, extra: String, body: Value| {
+        let server = &server;
+        async move {
+            let path = state_path(&format!("&stateId={id}{extra}"));
+            let response = send(server, Method::PUT, &path, json_body(body), &[]).await;
+            assert_eq!(response.status(), 204, "{path}");
+        }
+    };
+    let ids = |extra: String| {
+        let server = &server;
+        async move {
+            send(server, Method::GET, &state_path(&extra), None, &[])
+                .await
+                .json::<Vec<String>>()
+                .await
+                .expect("json")
+        }
+    };
     for id in ["s1", "s2"] {
-        send(
-            &server,
-            Method::PUT,
-            &state_path(&format!("&stateId={id}")),
-            json_body(json!({"id": id})),
-            &[],
-        )
-        .await;
+        put(id, String::new(), json!({"id": id})).await;
     }
-    send(
-        &server,
-        Method::PUT,
-        &state_path(&format!("&stateId=r1&registration={registration}")),
-        json_body(json!({})),
-        &[],
-    )
-    .await;
-    let ids: Vec<String> = send(&server, Method::GET, &state_path(""), None, &[])
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(ids, vec!["s1", "s2"], "registration is part of the key");
-    let with_reg: Vec<String> = send(
-        &server,
-        Method::GET,
-        &state_path(&format!("&registration={registration}")),
-        None,
-        &[],
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
-    assert_eq!(with_reg, vec!["r1"]);
-    let future: Vec<String> = send(
-        &server,
-        Method::GET,
-        &state_path(&format!("&since={}", enc("2999-01-01T00:00:00Z"))),
-        None,
-        &[],
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
-    assert!(future.is_empty());
-    let past: Vec<String> = send(
-        &server,
-        Method::GET,
-        &state_path(&format!("&since={}", enc("2000-01-01T00:00:00Z"))),
-        None,
-        &[],
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
-    assert_eq!(past.len(), 2);
+    put("r1", with_registration.clone(), json!({})).await;
+    put("s1", with_registration.clone(), json!({"registered": true})).await;
+
     assert_eq!(
-        send(&server, Method::DELETE, &state_path(""), None, &[])
-            .await
-            .status(),
-        204
+        ids(String::new()).await,
+        vec!["r1", "s1", "s2"],
+        "every registration, each id once"
     );
-    let ids: Vec<String> = send(&server, Method::GET, &state_path(""), None, &[])
+    assert_eq!(ids(with_registration.clone()).await, vec!["r1", "s1"]);
+    let unregistered: Value = send(&server, Method::GET, &state_path("&stateId=s1"), None, &[])
         .await
         .json()
         .await
         .expect("json");
-    assert!(ids.is_empty());
-    let with_reg: Vec<String> = send(
-        &server,
-        Method::GET,
-        &state_path(&format!("&registration={registration}")),
-        None,
-        &[],
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
     assert_eq!(
-        with_reg,
-        vec!["r1"],
-        "deleting without registration leaves registered state alone"
+        unregistered,
+        json!({"id": "s1"}),
+        "registration is part of a document's key"
+    );
+    assert!(
+        ids(format!("&since={}", enc("2999-01-01T00:00:00Z")))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        ids(format!("&since={}", enc("2000-01-01T00:00:00Z")))
+            .await
+            .len(),
+        3
+    );
+
+    let delete = |extra: String| {
+        let server = &server;
+        async move {
+            send(server, Method::DELETE, &state_path(&extra), None, &[])
+                .await
+                .status()
+        }
+    };
+    assert_eq!(delete(with_registration.clone()).await, 204);
+    assert_eq!(
+        ids(String::new()).await,
+        vec!["s1", "s2"],
+        "a delete with a registration leaves the other documents alone"
+    );
+    put("r1", with_registration.clone(), json!({})).await;
+    assert_eq!(delete(String::new()).await, 204);
+    assert!(ids(String::new()).await.is_empty());
+    assert!(
+        ids(with_registration).await.is_empty(),
+        "a delete without a registration covers every registration"
     );
 }
 
@@ -441,6 +430,23 @@ async fn profile_put_over_an_existing_document_needs_a_precondition_c_3_1() {
         json!({"v": 1}),
         "failed preconditions change nothing"
     );
+    // If-Match compares strongly: a weak tag matches nothing; If-None-Match compares weakly
+    // (RFC 2616 14.24, 14.26; C 3.1).
+    let weak = format!("W/{etag}");
+    for header in ["If-Match", "If-None-Match"] {
+        expect_status(
+            send(
+                &server,
+                Method::PUT,
+                &path,
+                json_body(json!({"v": 9})),
+                &[(header, &weak)],
+            )
+            .await,
+            412,
+        )
+        .await;
+    }
     assert_eq!(
         send(
             &server,

@@ -346,6 +346,39 @@ async fn v2_converts_timestamps_to_utc_2_0_4_2_7() {
 }
 
 #[tokio::test]
+async fn durations_take_a_fraction_on_the_lowest_order_and_compare_to_the_hundredth_d_4_6() {
+    let server = TestServer::start().await;
+    let lasting = |duration: &str| {
+        let mut s = statement();
+        s["result"] = json!({"duration": duration});
+        s
+    };
+    let id = uuid();
+    assert_eq!(
+        server.put_statement(&id, &lasting("PT0.5H")).await.status(),
+        204
+    );
+    expect_status(server.post_statements(&lasting("PT0.5H1M")).await, 400).await;
+
+    let id = uuid();
+    assert_eq!(
+        server
+            .put_statement(&id, &lasting("PT1.001S"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        server.put_statement(&id, &lasting("PT1S")).await.status(),
+        204,
+        "precision beyond 0.01 s is not compared"
+    );
+    expect_status(server.put_statement(&id, &lasting("PT1.01S")).await, 409).await;
+    let got = fetch(&server, &format!("statementId={id}")).await;
+    assert_eq!(got["result"]["duration"], "PT1.001S", "the first one stays");
+}
+
+#[tokio::test]
 async fn every_statement_response_has_consistent_through_c_2_1_3() {
     let server = TestServer::start().await;
     let post = server.post_statements(&statement()).await;

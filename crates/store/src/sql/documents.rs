@@ -26,7 +26,7 @@ fn key_args(key: &DocumentKey) -> [Arg<'_>; 5] {
         Arg::Text(s.kind.as_str()),
         Arg::Text(&s.activity),
         Arg::Text(&s.agent),
-        Arg::Text(&s.registration),
+        Arg::Text(s.key_registration()),
         Arg::Text(&key.id),
     ]
 }
@@ -55,27 +55,54 @@ pub(crate) fn read_document(
     .transpose()
 }
 
-/// The ids (and update times) of a scope's documents, optionally only those updated after `since`.
+/// The ids (and latest update times) of a scope's documents, optionally only those updated after
+/// `since`; an id stored under several registrations (a scope without one) comes once.
 pub(crate) fn read_ids(
     conn: &mut impl Sql,
     scope: &DocumentScope,
     since: Option<Timestamp>,
 ) -> Result<Vec<(String, Timestamp)>, StoreError> {
     let since = since.map_or(i64::MIN, |t| t.as_microsecond());
+    let mut ids: Vec<(String, Timestamp)> = Vec::new();
+    for (_, id, updated) in read_keys(conn, scope, since)? {
+        match ids.last_mut() {
+            Some((last, at)) if *last == id => *at = (*at).max(updated),
+            _ => ids.push((id, updated)),
+        }
+    }
+    Ok(ids)
+}
+
+/// The (registration, id, update time) of a scope's documents updated after `since` (µs), by
+/// id: every registration's when the scope has none.
+fn read_keys(
+    conn: &mut impl Sql,
+    scope: &DocumentScope,
+    since: i64,
+) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
+    let mut args = vec![
+        Arg::Text(scope.kind.as_str()),
+        Arg::Text(&scope.activity),
+        Arg::Text(&scope.agent),
+        Arg::Int(since),
+    ];
+    let registration = match &scope.registration {
+        Some(registration) => {
+            args.push(Arg::Text(registration));
+            " AND registration = $5"
+        }
+        None => "",
+    };
     conn.rows(
-        "SELECT doc_id, updated_us FROM documents
-         WHERE kind = $1 AND activity = $2 AND agent = $3 AND registration = $4 AND updated_us > $5
-         ORDER BY doc_id",
-        &[
-            Arg::Text(scope.kind.as_str()),
-            Arg::Text(&scope.activity),
-            Arg::Text(&scope.agent),
-            Arg::Text(&scope.registration),
-            Arg::Int(since),
-        ],
+        &format!(
+            "SELECT registration, doc_id, updated_us FROM documents
+             WHERE kind = $1 AND activity = $2 AND agent = $3 AND updated_us > $4{registration}
+             ORDER BY doc_id, registration"
+        ),
+        &args,
     )?
     .iter()
-    .map(|row| Ok((row.text(0)?, time(row.int(1)?)?)))
+    .map(|row| Ok((row.text(0)?, row.text(1)?, time(row.int(2)?)?)))
     .collect()
 }
 
@@ -139,19 +166,24 @@ pub(crate) fn delete(
     id: Option<&str>,
     preconditions: &Preconditions,
 ) -> Result<u64, StoreError> {
-    let ids: Vec<String> = match id {
-        Some(id) => vec![id.to_string()],
-        None => read_ids(conn, scope, None)?
+    let keys: Vec<DocumentKey> = match id {
+        Some(id) => vec![DocumentKey {
+            scope: scope.clone(),
+            id: id.to_string(),
+        }],
+        None => read_keys(conn, scope, i64::MIN)?
             .into_iter()
-            .map(|(id, _)| id)
+            .map(|(registration, id, _)| DocumentKey {
+                scope: DocumentScope {
+                    registration: Some(registration),
+                    ..scope.clone()
+                },
+                id,
+            })
             .collect(),
     };
     let mut deleted = 0;
-    for id in ids {
-        let key = DocumentKey {
-            scope: scope.clone(),
-            id,
-        };
+    for key in keys {
         let existing = read_document(conn, &key)?;
         preconditions.check(existing.as_ref().map(|d| d.etag.as_str()))?;
         let Some(existing) = existing else { continue };
