@@ -477,15 +477,22 @@ async fn render<S: Store>(
     ids.sort();
     ids.dedup();
     let definitions = store.activity_definitions(ids).await?;
+    let mut verbs: Vec<String> = parsed.iter().flat_map(xapi::format::verb_ids).collect();
+    verbs.sort();
+    verbs.dedup();
+    let displays = store.verb_displays(verbs).await?;
     let languages = headers
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .map(xapi::format::accept_language)
         .unwrap_or_default();
-    let lookup = |id: &str| definitions.get(id).cloned();
+    let parts = xapi::format::CanonicalParts {
+        definition_of: &|id| definitions.get(id).cloned(),
+        display_of: &|id| displays.get(id).cloned(),
+    };
     Ok(parsed
         .iter()
-        .map(|s| xapi::format::canonical(s, &lookup, &languages).to_string())
+        .map(|s| xapi::format::canonical(s, &parts, &languages).to_string())
         .collect())
 }
 

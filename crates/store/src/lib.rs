@@ -224,6 +224,12 @@ pub trait Store: Send + Sync + Clone + 'static {
         ids: Vec<String>,
     ) -> impl Future<Output = Result<HashMap<String, Value>, StoreError>> + Send;
 
+    /// The canonical displays of these Verbs, where the store has one (Data 2.4.3).
+    fn verb_displays(
+        &self,
+        ids: Vec<String>,
+    ) -> impl Future<Output = Result<HashMap<String, Value>, StoreError>> + Send;
+
     fn create_credential(
         &self,
         principal: String,

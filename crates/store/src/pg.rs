@@ -846,6 +846,14 @@ CREATE TABLE compliance_decisions (
 );
 CREATE INDEX compliance_decisions_person ON compliance_decisions (person, id);
 "#,
+    r#"
+-- The canonical display of each Verb (Data 2.4.3), merged from the displays of the statements
+-- stored from this version on, language by language.
+CREATE TABLE verbs (
+    iri     TEXT PRIMARY KEY,
+    display TEXT NOT NULL
+);
+"#,
 ];
 
 /// Applies the migrations the database has not seen yet. Nodes starting together take turns

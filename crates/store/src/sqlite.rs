@@ -432,6 +432,14 @@ CREATE UNIQUE INDEX statements_id ON statements (id);
 CREATE INDEX statements_stored ON statements (stored_us);
 CREATE INDEX statements_target ON statements (target) WHERE target IS NOT NULL;
 "#,
+    r#"
+-- The canonical display of each Verb (Data 2.4.3), merged from the displays of the statements
+-- stored from this version on, language by language.
+CREATE TABLE verbs (
+    iri     TEXT PRIMARY KEY,
+    display TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// What a bulk import into an empty store defers: the two indexes with random keys that every

@@ -59,14 +59,19 @@ fn agent_ids(value: &Value) -> Value {
     Value::Object(reduced)
 }
 
-/// The `canonical` format: each Activity carries the LRS's canonical definition (when it has one)
-/// and every language map in Activity definitions and Verb displays keeps one language, the
-/// best match for `languages` (Accept-Language, most preferred first). Agents are as in `exact`.
-pub fn canonical(
-    statement: &Value,
-    definition_of: &dyn Fn(&str) -> Option<Value>,
-    languages: &[String],
-) -> Value {
+/// The LRS's canonical Activity definitions and Verb displays, by IRI, for [`canonical`].
+pub struct CanonicalParts<'a> {
+    pub definition_of: &'a dyn Fn(&str) -> Option<Value>,
+    pub display_of: &'a dyn Fn(&str) -> Option<Value>,
+}
+
+/// The `canonical` format: each Activity carries the LRS's canonical definition and each Verb its
+/// canonical display (Data 2.4.3: "the LRS SHOULD* return a canonical Display for that Verb"),
+/// where it has one, and every language map in Activity definitions and Verb displays keeps one
+/// language, the best match for `languages` (Accept-Language, most preferred first). Agents are
+/// as in `exact`.
+pub fn canonical(statement: &Value, parts: &CanonicalParts<'_>, languages: &[String]) -> Value {
+    let definition_of = parts.definition_of;
     let mut statement = statement.clone();
     for_each_part(&mut statement, &mut |part| match part {
         Part::Agent(_) => {}
@@ -86,7 +91,17 @@ pub fn canonical(
             }
         }
         Part::Verb(verb) => {
-            if let Some(display) = verb.get_mut("display") {
+            let Some(object) = verb.as_object_mut() else {
+                return;
+            };
+            let canonical = object
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(parts.display_of);
+            if let Some(display) = canonical {
+                object.insert("display".into(), display);
+            }
+            if let Some(display) = object.get_mut("display") {
                 keep_one_language(display, languages);
             }
         }
@@ -199,6 +214,58 @@ pub fn activity_definitions(statement: &Value) -> Vec<(&str, &Value)> {
         }
     });
     found
+}
+
+/// The Verbs of a statement (and of its SubStatement) with their displays, as (id, display).
+pub fn verb_displays(statement: &Value) -> Vec<(&str, &Value)> {
+    let mut found = Vec::new();
+    for_each_verb(statement, &mut |verb| {
+        if let (Some(id), Some(display)) =
+            (verb.get("id").and_then(Value::as_str), verb.get("display"))
+        {
+            found.push((id, display));
+        }
+    });
+    found
+}
+
+/// The ids of every Verb in a statement (for loading canonical displays).
+pub fn verb_ids(statement: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for_each_verb(statement, &mut |verb| {
+        if let Some(id) = verb.get("id").and_then(Value::as_str) {
+            found.push(id.to_string());
+        }
+    });
+    found.sort();
+    found.dedup();
+    found
+}
+
+fn for_each_verb<'a>(statement: &'a Value, visit: &mut dyn FnMut(&'a Value)) {
+    if let Some(verb) = statement.get("verb") {
+        visit(verb);
+    }
+    if let Some(sub) = statement.get("object")
+        && sub.get("objectType").and_then(Value::as_str) == Some("SubStatement")
+        && let Some(verb) = sub.get("verb")
+    {
+        visit(verb);
+    }
+}
+
+/// The LRS's rule for a Verb's canonical display (Data 2.4.3 lets it decide from the displays it
+/// receives): the language maps merge language by language, the newer text winning, so a
+/// statement that names a Verb in one more language does not erase the others.
+pub fn merge_display(old: &Value, new: &Value) -> Value {
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
+        return new.clone();
+    };
+    let mut merged = old.clone();
+    for (tag, text) in new {
+        merged.insert(tag.clone(), text.clone());
+    }
+    Value::Object(merged)
 }
 
 /// The ids of every Activity in a statement (for loading canonical definitions).
@@ -355,18 +422,76 @@ mod tests {
     fn canonical_format_keeps_one_language_per_map_c_2_1_3() {
         let definition = json!({"name": {"en-US": "Gowning v2", "de": "Umkleiden v2"}, "type": "https://t/course"});
         let lookup = |id: &str| (id == "https://act/1").then(|| definition.clone());
-        let s = canonical(&sample(), &lookup, &accept_language("de;q=0.9, fr"));
+        let none = |_: &str| None;
+        let parts = CanonicalParts {
+            definition_of: &lookup,
+            display_of: &none,
+        };
+        let s = canonical(&sample(), &parts, &accept_language("de;q=0.9, fr"));
         assert_eq!(s["verb"]["display"], json!({"de": "bestanden"}));
         assert_eq!(
             s["object"]["definition"],
             json!({"name": {"de": "Umkleiden v2"}, "type": "https://t/course"})
         );
         assert_eq!(s["actor"], sample()["actor"], "agents as in exact");
-        let s = canonical(&sample(), &|_| None, &accept_language("en"));
+        let parts = CanonicalParts {
+            definition_of: &none,
+            display_of: &none,
+        };
+        let s = canonical(&sample(), &parts, &accept_language("en"));
         assert_eq!(
             s["verb"]["display"],
             json!({"en-US": "passed"}),
             "en matches en-US"
+        );
+    }
+
+    #[test]
+    fn canonical_format_gives_each_verb_its_canonical_display_d_2_4_3() {
+        let display = json!({"en-US": "passed", "fr": "réussi"});
+        let lookup = |id: &str| (id == "https://v/passed").then(|| display.clone());
+        let none = |_: &str| None;
+        let parts = CanonicalParts {
+            definition_of: &none,
+            display_of: &lookup,
+        };
+        let mut statement = sample();
+        statement["verb"]["display"] = json!({"en-US": "old"});
+        statement["object"] = json!({"objectType": "SubStatement",
+            "actor": {"mbox": "mailto:b@x.org"}, "verb": {"id": "https://v/passed"},
+            "object": {"id": "https://act/2"}});
+        let s = canonical(&statement, &parts, &accept_language("fr"));
+        assert_eq!(s["verb"]["display"], json!({"fr": "réussi"}));
+        assert_eq!(
+            s["object"]["verb"]["display"],
+            json!({"fr": "réussi"}),
+            "a SubStatement's Verb too, even without a display of its own"
+        );
+    }
+
+    #[test]
+    fn verb_displays_merge_language_by_language_d_2_4_3() {
+        assert_eq!(
+            merge_display(
+                &json!({"en": "passed", "de": "bestanden"}),
+                &json!({"en": "succeeded", "fr": "réussi"})
+            ),
+            json!({"en": "succeeded", "de": "bestanden", "fr": "réussi"})
+        );
+        let mut statement = sample();
+        statement["object"] = json!({"objectType": "SubStatement",
+            "actor": {"mbox": "mailto:b@x.org"}, "verb": {"id": "https://v/failed", "display": {"en": "failed"}},
+            "object": {"id": "https://act/2"}});
+        assert_eq!(
+            verb_displays(&statement),
+            vec![
+                ("https://v/passed", &sample()["verb"]["display"]),
+                ("https://v/failed", &json!({"en": "failed"}))
+            ]
+        );
+        assert_eq!(
+            verb_ids(&statement),
+            vec!["https://v/failed", "https://v/passed"]
         );
     }
 

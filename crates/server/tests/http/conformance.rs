@@ -117,6 +117,66 @@ async fn canonical_format_keeps_one_language_of_a_single_context_activity_c_2_1_
 }
 
 #[tokio::test]
+async fn canonical_format_gives_each_verb_its_canonical_display_d_2_4_3() {
+    let server = TestServer::start().await;
+    let verb = "https://plant.example/verbs/signed-off";
+    let first = json!({
+        "actor": {"mbox": "mailto:op1@plant.example"},
+        "verb": {"id": verb, "display": {"en": "old text"}},
+        "object": {"id": "https://plant.example/sop/1"}
+    });
+    let first = server.store(&first).await.remove(0);
+    let later = json!({
+        "actor": {"mbox": "mailto:op2@plant.example"},
+        "verb": {"id": verb, "display": {"en": "signed off", "fr": "approuvé"}},
+        "object": {"objectType": "SubStatement",
+            "actor": {"mbox": "mailto:op3@plant.example"}, "verb": {"id": verb},
+            "object": {"id": "https://plant.example/sop/2"}}
+    });
+    let later = server.store(&later).await.remove(0);
+    // A statement pointing at another is written on its own, one by one: its display counts too.
+    let referring = json!({
+        "actor": {"mbox": "mailto:qa@plant.example"},
+        "verb": {"id": verb, "display": {"de": "freigegeben"}},
+        "object": {"objectType": "StatementRef", "id": first}
+    });
+    server.store(&referring).await;
+    let canonical = |id: String, language: &'static str| {
+        let server = &server;
+        async move {
+            get_json(
+                server,
+                &format!("statementId={id}&format=canonical"),
+                Some(language),
+            )
+            .await
+        }
+    };
+    let got = canonical(first.clone(), "fr").await;
+    assert_eq!(got["verb"]["display"], json!({"fr": "approuvé"}));
+    let got = canonical(first.clone(), "de").await;
+    assert_eq!(got["verb"]["display"], json!({"de": "freigegeben"}));
+    let got = canonical(first.clone(), "en").await;
+    assert_eq!(
+        got["verb"]["display"],
+        json!({"en": "signed off"}),
+        "the newer text of a language wins"
+    );
+    let got = canonical(later, "fr").await;
+    assert_eq!(
+        got["object"]["verb"]["display"],
+        json!({"fr": "approuvé"}),
+        "a SubStatement's Verb, sent without a display"
+    );
+    let exact = get_json(&server, &format!("statementId={first}"), Some("fr")).await;
+    assert_eq!(
+        exact["verb"]["display"],
+        json!({"en": "old text"}),
+        "exact: as received"
+    );
+}
+
+#[tokio::test]
 async fn refused_version_still_carries_consistent_through_c_2_1_3_xapi_00153() {
     let server = TestServer::start().await;
     for version in [None, Some("0.95"), Some("2.1.0")] {

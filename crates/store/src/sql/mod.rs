@@ -242,6 +242,28 @@ pub(crate) fn append_rows(
     insert_rows(conn, table, columns, tail, args)
 }
 
+/// The stored JSON of `select` (`SELECT column FROM table`, keyed by `iri`) for each of `ids`
+/// that has one: the canonical Activity definitions and Verb displays.
+fn canonical_parts(
+    conn: &mut impl Sql,
+    select: &str,
+    ids: Vec<String>,
+) -> Result<HashMap<String, Value>, StoreError> {
+    let sql = format!("{select} WHERE iri = $1");
+    let mut found = HashMap::new();
+    for id in ids {
+        let row = conn.row(&sql, &[Arg::Text(&id)])?;
+        if let Some(part) = row
+            .map(|r| r.text(0))
+            .transpose()?
+            .and_then(|d| serde_json::from_str(&d).ok())
+        {
+            found.insert(id, part);
+        }
+    }
+    Ok(found)
+}
+
 /// The most keys one `IN` list carries. Lists are padded to powers of two up to this, so a
 /// connection prepares at most a few statements per query whatever the number of keys.
 const MAX_ROWS: usize = 256;
@@ -668,24 +690,13 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         ids: Vec<String>,
     ) -> Result<HashMap<String, Value>, StoreError> {
-        self.read(move |conn| {
-            let mut found = HashMap::new();
-            for id in ids {
-                let row = conn.row(
-                    "SELECT definition FROM activities WHERE iri = $1",
-                    &[Arg::Text(&id)],
-                )?;
-                if let Some(definition) = row
-                    .map(|r| r.text(0))
-                    .transpose()?
-                    .and_then(|d| serde_json::from_str(&d).ok())
-                {
-                    found.insert(id, definition);
-                }
-            }
-            Ok(found)
-        })
-        .await
+        self.read(move |conn| canonical_parts(conn, "SELECT definition FROM activities", ids))
+            .await
+    }
+
+    async fn verb_displays(&self, ids: Vec<String>) -> Result<HashMap<String, Value>, StoreError> {
+        self.read(move |conn| canonical_parts(conn, "SELECT display FROM verbs", ids))
+            .await
     }
 
     async fn create_credential(

@@ -1719,27 +1719,12 @@ fn write_new(
         .collect();
     cx.ledger.append_all(conn, &time, entries)?;
 
-    // Each Activity's definitions in statement order, merged into the stored one once.
-    let mut definitions: Vec<(&str, Vec<&Value>)> = Vec::new();
-    let mut position: HashMap<&str, usize> = HashMap::new();
-    for s in fresh {
-        for (iri, definition) in xapi::format::activity_definitions(&s.accepted.statement) {
-            let i = *position.entry(iri).or_insert_with(|| {
-                definitions.push((iri, Vec::new()));
-                definitions.len() - 1
-            });
-            let list = &mut definitions[i].1;
-            // Merging the same definition twice in a row changes nothing.
-            if list.last() != Some(&definition) {
-                list.push(definition);
-            }
-        }
-    }
+    let parts = CANONICAL.map(|kind| (kind, kind.gather(fresh)));
     let terms: Vec<&str> = fresh
         .iter()
         .flat_map(|s| s.accepted.terms.iter().map(String::as_str))
         .collect();
-    resolve_terms_and_definitions(conn, cx.term_ids, &terms, &definitions)?;
+    resolve_terms_and_canonical_parts(conn, cx.term_ids, &terms, &parts)?;
     let mut postings = Vec::with_capacity(terms.len());
     for s in fresh {
         for term in &s.accepted.terms {
@@ -1785,15 +1770,95 @@ fn free_elsewhere(statements: Vec<NewStatement>) {
         .spawn(move || drop(statements));
 }
 
-/// Finds (creating the missing) ids of `terms` and puts them in the cache, and merges each
-/// Activity's new `definitions` (in order) into its stored one, writing only those that change.
-/// The terms the cache does not know are inserted unless stored (sent); they and the stored
-/// definitions are then read together, in one round trip.
-fn resolve_terms_and_definitions(
+/// A part of statements the store keeps in a canonical form merged from every statement that
+/// carries it: Activity definitions (Data 2.4.4.1), Verb displays (Data 2.4.3).
+struct CanonicalKind {
+    /// `SELECT iri, <part> FROM <table>`.
+    select: &'static str,
+    /// `INSERT INTO <table> (iri, <part>) …`, replacing the stored one.
+    upsert: &'static str,
+    /// The parts of one statement, as (IRI, part).
+    of: for<'a> fn(&'a Value) -> Vec<(&'a str, &'a Value)>,
+    merge: fn(&Value, &Value) -> Value,
+}
+
+const CANONICAL: [&CanonicalKind; 2] = [
+    &CanonicalKind {
+        select: "SELECT iri, definition FROM activities",
+        upsert: "INSERT INTO activities (iri, definition) VALUES ($1, $2)
+                 ON CONFLICT (iri) DO UPDATE SET definition = excluded.definition",
+        of: xapi::format::activity_definitions,
+        merge: xapi::format::merge_definition,
+    },
+    &CanonicalKind {
+        select: "SELECT iri, display FROM verbs",
+        upsert: "INSERT INTO verbs (iri, display) VALUES ($1, $2)
+                 ON CONFLICT (iri) DO UPDATE SET display = excluded.display",
+        of: xapi::format::verb_displays,
+        merge: xapi::format::merge_display,
+    },
+];
+
+/// The parts of one kind that statements carry, by IRI: each IRI's parts in statement order.
+type Gathered<'a> = Vec<(&'a str, Vec<&'a Value>)>;
+
+impl CanonicalKind {
+    fn gather<'a>(&self, fresh: &'a [NewStatement]) -> Gathered<'a> {
+        let mut gathered: Gathered<'a> = Vec::new();
+        let mut position: HashMap<&str, usize> = HashMap::new();
+        for s in fresh {
+            for (iri, part) in (self.of)(&s.accepted.statement) {
+                let i = *position.entry(iri).or_insert_with(|| {
+                    gathered.push((iri, Vec::new()));
+                    gathered.len() - 1
+                });
+                let list = &mut gathered[i].1;
+                // Merging the same part twice in a row changes nothing.
+                if list.last() != Some(&part) {
+                    list.push(part);
+                }
+            }
+        }
+        gathered
+    }
+
+    /// Merges `list` (in order) into the stored part `old`, writing the result when it changed.
+    fn merge_into(
+        &self,
+        conn: &mut impl Sql,
+        iri: &str,
+        old: Option<&Value>,
+        list: &[&Value],
+    ) -> Result<(), StoreError> {
+        let mut merged: Option<Value> = None;
+        for part in list {
+            merged = Some(match merged.as_ref().or(old) {
+                Some(base) => (self.merge)(base, part),
+                None => (*part).clone(),
+            });
+        }
+        // Most statements repeat the part the store already has: no write then.
+        if let Some(merged) = merged
+            && Some(&merged) != old
+        {
+            conn.send(
+                self.upsert,
+                &[Arg::Text(iri), Arg::Text(&merged.to_string())],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Finds (creating the missing) ids of `terms` and puts them in the cache, and merges the
+/// canonical parts statements carry (in order) into the stored ones, writing only those that
+/// change. The terms the cache does not know are inserted unless stored (sent); they and the
+/// stored parts are then read together, in one round trip.
+fn resolve_terms_and_canonical_parts(
     conn: &mut impl Sql,
     cache: &mut HashMap<String, i64>,
     terms: &[&str],
-    definitions: &[(&str, Vec<&Value>)],
+    parts: &[(&CanonicalKind, Gathered<'_>)],
 ) -> Result<(), StoreError> {
     let mut missing: Vec<&str> = terms
         .iter()
@@ -1802,11 +1867,11 @@ fn resolve_terms_and_definitions(
         .collect();
     missing.sort_unstable();
     missing.dedup();
-    let term_args: Vec<Arg<'_>> = missing.iter().map(|t| Arg::Text(t)).collect();
-    let iri_args: Vec<Arg<'_>> = definitions.iter().map(|(iri, _)| Arg::Text(iri)).collect();
-    if missing.is_empty() && definitions.is_empty() {
+    if missing.is_empty() && parts.iter().all(|(_, gathered)| gathered.is_empty()) {
         return Ok(());
     }
+    let term_args: Vec<Arg<'_>> = missing.iter().map(|t| Arg::Text(t)).collect();
+    let mut queries = Vec::new();
     if !missing.is_empty() {
         insert_rows(
             conn,
@@ -1815,28 +1880,31 @@ fn resolve_terms_and_definitions(
             " ON CONFLICT (term) DO NOTHING",
             &term_args,
         )?;
-    }
-    let mut queries = Vec::new();
-    if !missing.is_empty() {
         queries = select_in_queries(
             "SELECT term, id FROM terms WHERE term IN {keys}",
             &term_args,
         );
     }
-    let term_queries = queries.len();
-    if !definitions.is_empty() {
-        queries.extend(select_in_queries(
-            "SELECT iri, definition FROM activities WHERE iri IN {keys}",
-            &iri_args,
-        ));
+    // Where each kind's answers start and end among the queries.
+    let mut ranges = Vec::with_capacity(parts.len());
+    for (kind, gathered) in parts {
+        let start = queries.len();
+        if !gathered.is_empty() {
+            let iris: Vec<Arg<'_>> = gathered.iter().map(|(iri, _)| Arg::Text(iri)).collect();
+            queries.extend(select_in_queries(
+                &format!("{} WHERE iri IN {{keys}}", kind.select),
+                &iris,
+            ));
+        }
+        ranges.push(start..queries.len());
     }
+    let term_queries = ranges.first().map_or(queries.len(), |r| r.start);
     let borrowed: Vec<Query<'_>> = queries
         .iter()
         .map(|(sql, args)| (sql.as_str(), args.as_slice()))
         .collect();
-    let mut answers = conn.rows_together(&borrowed)?;
-    let stored_definitions = answers.split_off(term_queries);
-    for row in answers.into_iter().flatten() {
+    let answers = conn.rows_together(&borrowed)?;
+    for row in answers[..term_queries].iter().flatten() {
         cache.insert(row.text(0)?, row.int(1)?);
     }
     if let Some(term) = missing.iter().find(|t| !cache.contains_key(**t)) {
@@ -1844,31 +1912,16 @@ fn resolve_terms_and_definitions(
             "the index term {term} was not stored"
         )));
     }
-    let mut stored: HashMap<String, Value> = HashMap::new();
-    for row in stored_definitions.into_iter().flatten() {
-        // An unreadable stored definition is replaced, as merge_definition does.
-        if let Ok(definition) = serde_json::from_str(&row.text(1)?) {
-            stored.insert(row.text(0)?, definition);
+    for ((kind, gathered), range) in parts.iter().zip(ranges) {
+        let mut stored: HashMap<String, Value> = HashMap::new();
+        for row in answers[range].iter().flatten() {
+            // An unreadable stored part is replaced, as merge_part does.
+            if let Ok(part) = serde_json::from_str(&row.text(1)?) {
+                stored.insert(row.text(0)?, part);
+            }
         }
-    }
-    for (iri, list) in definitions {
-        let old = stored.get(*iri);
-        let mut merged: Option<Value> = None;
-        for definition in list {
-            merged = Some(match merged.as_ref().or(old) {
-                Some(base) => xapi::format::merge_definition(base, definition),
-                None => (*definition).clone(),
-            });
-        }
-        // Most statements repeat the definition the store already has: no write then.
-        if let Some(merged) = merged
-            && Some(&merged) != old
-        {
-            conn.send(
-                "INSERT INTO activities (iri, definition) VALUES ($1, $2)
-                 ON CONFLICT (iri) DO UPDATE SET definition = excluded.definition",
-                &[Arg::Text(iri), Arg::Text(&merged.to_string())],
-            )?;
+        for (iri, list) in gathered {
+            kind.merge_into(conn, iri, stored.get(*iri), list)?;
         }
     }
     Ok(())
@@ -2007,8 +2060,10 @@ fn insert_one(
     terms.retain(|t| xapi::index::is_inherited(t));
     propagate_to_referrers(conn, cx.term_ids, &id, &terms, 0)?;
 
-    for (iri, definition) in xapi::format::activity_definitions(&accepted.statement) {
-        merge_definition(conn, iri, definition)?;
+    for kind in CANONICAL {
+        for (iri, part) in (kind.of)(&accepted.statement) {
+            merge_part(conn, kind, iri, part)?;
+        }
     }
     Ok(())
 }
@@ -2100,33 +2155,24 @@ fn term_id(
     Ok(id)
 }
 
-fn merge_definition(conn: &mut impl Sql, iri: &str, definition: &Value) -> Result<(), StoreError> {
-    let old = conn.row(
-        "SELECT definition FROM activities WHERE iri = $1",
+/// Merges one statement's part into the stored canonical one (read first).
+fn merge_part(
+    conn: &mut impl Sql,
+    kind: &CanonicalKind,
+    iri: &str,
+    part: &Value,
+) -> Result<(), StoreError> {
+    let row = conn.row(
+        &format!("{} WHERE iri = $1", kind.select),
         &[Arg::Text(iri)],
     )?;
-    let merged = match old
-        .map(|r| r.text(0))
+    // An unreadable stored part is replaced.
+    let old: Option<Value> = row
+        .map(|r| r.text(1))
         .transpose()?
-        .as_deref()
-        .map(serde_json::from_str::<Value>)
-    {
-        Some(Ok(old)) => {
-            let merged = xapi::format::merge_definition(&old, definition);
-            // Most statements repeat the definition the store already has: no write then.
-            if merged == old {
-                return Ok(());
-            }
-            merged
-        }
-        _ => definition.clone(),
-    };
-    conn.exec(
-        "INSERT INTO activities (iri, definition) VALUES ($1, $2)
-         ON CONFLICT (iri) DO UPDATE SET definition = excluded.definition",
-        &[Arg::Text(iri), Arg::Text(&merged.to_string())],
-    )?;
-    Ok(())
+        .and_then(|text| serde_json::from_str(&text).ok());
+    kind.merge_into(conn, iri, old.as_ref(), &[part])?;
+    conn.flush()
 }
 
 #[cfg(test)]
@@ -2478,7 +2524,7 @@ mod tests {
             .flatten()
             .flat_map(|a| a.terms.iter().map(String::as_str))
             .collect();
-        resolve_terms_and_definitions(conn, &mut term_ids, &terms, &[]).expect("terms");
+        resolve_terms_and_canonical_parts(conn, &mut term_ids, &terms, &[]).expect("terms");
         let (commands, answers): (Vec<Command>, Vec<Answer>) =
             batches.into_iter().map(|batch| request("p", batch)).unzip();
         conn.batch(begin).expect("begin");
