@@ -200,40 +200,47 @@ pub fn accept_language(header: &str) -> Vec<String> {
     ranges.into_iter().map(|(tag, _)| tag).collect()
 }
 
+/// A walk over one kind of part of a statement (its Activities, its Verbs).
+type Walk = for<'a> fn(&'a Value, &mut dyn FnMut(&'a Value));
+
 /// Every Activity in a statement that carries a definition, with that definition: the object,
 /// the context activities, and the same inside a SubStatement. Borrows: this runs on every
 /// statement stored.
 pub fn activity_definitions(statement: &Value) -> Vec<(&str, &Value)> {
-    let mut found = Vec::new();
-    for_each_activity(statement, &mut |activity| {
-        if let (Some(id), Some(definition)) = (
-            activity.get("id").and_then(Value::as_str),
-            activity.get("definition"),
-        ) {
-            found.push((id, definition));
-        }
-    });
-    found
+    ids_with(statement, for_each_activity, "definition")
 }
 
 /// The Verbs of a statement (and of its SubStatement) with their displays, as (id, display).
 pub fn verb_displays(statement: &Value) -> Vec<(&str, &Value)> {
+    ids_with(statement, for_each_verb, "display")
+}
+
+/// The ids of every Activity in a statement (for loading canonical definitions).
+pub fn activity_ids(statement: &Value) -> Vec<String> {
+    walked_ids(statement, for_each_activity)
+}
+
+/// The ids of every Verb in a statement (for loading canonical displays).
+pub fn verb_ids(statement: &Value) -> Vec<String> {
+    walked_ids(statement, for_each_verb)
+}
+
+/// (id, `key`'s value) of each part `walk` visits that has both.
+fn ids_with<'a>(statement: &'a Value, walk: Walk, key: &str) -> Vec<(&'a str, &'a Value)> {
     let mut found = Vec::new();
-    for_each_verb(statement, &mut |verb| {
-        if let (Some(id), Some(display)) =
-            (verb.get("id").and_then(Value::as_str), verb.get("display"))
-        {
-            found.push((id, display));
+    walk(statement, &mut |part| {
+        if let (Some(id), Some(value)) = (part.get("id").and_then(Value::as_str), part.get(key)) {
+            found.push((id, value));
         }
     });
     found
 }
 
-/// The ids of every Verb in a statement (for loading canonical displays).
-pub fn verb_ids(statement: &Value) -> Vec<String> {
+/// The ids of the parts `walk` visits, sorted, each once.
+fn walked_ids(statement: &Value, walk: Walk) -> Vec<String> {
     let mut found = Vec::new();
-    for_each_verb(statement, &mut |verb| {
-        if let Some(id) = verb.get("id").and_then(Value::as_str) {
+    walk(statement, &mut |part| {
+        if let Some(id) = part.get("id").and_then(Value::as_str) {
             found.push(id.to_string());
         }
     });
@@ -266,19 +273,6 @@ pub fn merge_display(old: &Value, new: &Value) -> Value {
         merged.insert(tag.clone(), text.clone());
     }
     Value::Object(merged)
-}
-
-/// The ids of every Activity in a statement (for loading canonical definitions).
-pub fn activity_ids(statement: &Value) -> Vec<String> {
-    let mut found = Vec::new();
-    for_each_activity(statement, &mut |activity| {
-        if let Some(id) = activity.get("id").and_then(Value::as_str) {
-            found.push(id.to_string());
-        }
-    });
-    found.sort();
-    found.dedup();
-    found
 }
 
 /// Visits every Activity of a statement without changing (or copying) it: the object, the
