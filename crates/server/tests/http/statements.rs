@@ -379,6 +379,22 @@ async fn durations_take_a_fraction_on_the_lowest_order_and_compare_to_the_hundre
 }
 
 #[tokio::test]
+async fn an_empty_context_activities_map_is_accepted_and_kept_d_2_4_6_2() {
+    let server = TestServer::start().await;
+    let id = uuid();
+    let mut s = statement();
+    s["context"] = json!({"contextActivities": {}, "platform": "recipe"});
+    assert_eq!(server.put_statement(&id, &s).await.status(), 204);
+    assert_eq!(
+        server.put_statement(&id, &s).await.status(),
+        204,
+        "the same again"
+    );
+    let got = fetch(&server, &format!("statementId={id}")).await;
+    assert_eq!(got["context"]["contextActivities"], json!({}));
+}
+
+#[tokio::test]
 async fn every_statement_response_has_consistent_through_c_2_1_3() {
     let server = TestServer::start().await;
     let post = server.post_statements(&statement()).await;

@@ -69,17 +69,12 @@ pub(super) fn context(value: &Value, path: &str, version: Version, object: Objec
     Ok(())
 }
 
-/// `contextActivities` (Data 2.4.6.2): keys parent, grouping, category, other, at least one; each
-/// value an Activity or an array of Activities.
+/// `contextActivities` (Data 2.4.6.2): keys parent, grouping, category, other; each value an
+/// Activity or an array of Activities. An empty object is a map with no entries, which the spec
+/// does not forbid and which tools send (`"contextActivities": {}` in xAPI recipes and loggers).
 fn context_activities(value: &Value, path: &str) -> Result {
     let members = Members::of(value, path, "a contextActivities object")?;
     members.allow(&CONTEXT_ACTIVITY_KINDS)?;
-    if members.is_empty() {
-        return Err(ValidationError::new(
-            path,
-            "is empty: give at least one of parent, grouping, category, other, or leave contextActivities out",
-        ));
-    }
     for kind in CONTEXT_ACTIVITY_KINDS {
         members.optional(kind, activity_or_activities)?;
     }

@@ -81,10 +81,6 @@ impl<'a> Members<'a> {
         &self.path
     }
 
-    pub(super) fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     /// The path of the member `key`.
     pub(super) fn at(&self, key: &str) -> String {
         child(&self.path, key)
