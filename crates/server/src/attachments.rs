@@ -64,8 +64,7 @@ fn essence(content_type: &str) -> String {
 }
 
 fn json(bytes: &[u8]) -> Result<Value, ApiError> {
-    xapi::json::parse_strict(bytes)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+    xapi::json::parse_strict(bytes).map_err(|e| ApiError::bad_request(xapi::json::refusal(&e)))
 }
 
 fn read_multipart(content_type: &str, body: &Bytes) -> Result<Upload, ApiError> {

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 /// it (PostgreSQL refuses it, which was a 500) and no identifier, name or reason needs it.
 pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     let value = xapi::json::parse_strict(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+        .map_err(|e| ApiError::bad_request(xapi::json::refusal(&e)))?;
     if let Some(at) = nul_at(&value, "") {
         return Err(ApiError::bad_request(format!(
             "{at} contains the character U+0000, which no value may hold"

@@ -10,6 +10,19 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     serde_json::from_slice::<Strict>(bytes).map(|strict| strict.0)
 }
 
+/// Why a body [`parse_strict`] refused is not one it takes, for a 400: serde_json's message, but
+/// for JSON nested deeper than serde_json reads (128 levels, a guard for the stack), which is
+/// valid JSON and is said so.
+pub fn refusal(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.strip_prefix("recursion limit exceeded") {
+        Some(at) => format!(
+            "the body nests arrays and objects more than 128 deep{at}, deeper than this LRS reads"
+        ),
+        None => format!("the body is not valid JSON: {message}"),
+    }
+}
+
 /// Like [`parse_strict`] for text.
 pub fn parse_strict_str(text: &str) -> Result<Value, serde_json::Error> {
     serde_json::from_str::<Strict>(text).map(|strict| strict.0)
@@ -104,5 +117,16 @@ mod tests {
         let text = r#"{"a": [1, -2, 3.5, true, null, "x"], "b": {"c": {}}}"#;
         let expected: Value = serde_json::from_str(text).expect("valid");
         assert_eq!(parse_strict(text.as_bytes()).expect("valid"), expected);
+    }
+
+    #[test]
+    fn a_refusal_says_what_is_wrong() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let error = parse_strict(deep.as_bytes()).expect_err("too deep");
+        let message = refusal(&error);
+        assert!(message.contains("more than 128 deep"), "{message}");
+        assert!(!message.contains("not valid JSON"), "{message}");
+        let error = parse_strict(b"{\"a\": }").expect_err("malformed");
+        assert!(refusal(&error).starts_with("the body is not valid JSON: "));
     }
 }

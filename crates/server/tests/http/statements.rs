@@ -332,6 +332,23 @@ async fn refuses_bodies_that_are_not_json_statements_c_3_2() {
         let response = request.send().await.expect("send");
         expect_status(response, 400).await;
     }
+    // Valid JSON nested deeper than the parser reads: refused, and said so.
+    let mut deep = statement();
+    deep["result"] = json!({"extensions": {"http://example.com/deep": 0}});
+    let nested = format!("{}0{}", "[".repeat(150), "]".repeat(150));
+    let body = deep.to_string().replace(
+        "\"http://example.com/deep\":0",
+        &format!("\"http://example.com/deep\":{nested}"),
+    );
+    let response = server
+        .request(Method::POST, "/xapi/statements")
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let message = expect_status(response, 400).await;
+    assert!(message.contains("more than 128 deep"), "{message}");
     assert!(server.query("").await.is_empty());
 }
 
