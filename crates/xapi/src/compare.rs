@@ -65,22 +65,35 @@ fn result(value: &Value) -> Value {
     value
 }
 
-/// A duration with its seconds cut to 0.01 s, the fraction written with `.` and without trailing
-/// zeros: "any precision beyond 0.01 second precision SHOULD* NOT be included in the comparison"
-/// (Data 4.6; "shall not" in 2.0, 4.2.7).
+/// A duration as compared: the fraction of its last component written with `.` and without
+/// trailing zeros, and on seconds cut to 0.01 s: "any precision beyond 0.01 second precision
+/// SHOULD* NOT be included in the comparison" (Data 4.6; "shall not" in 2.0, 4.2.7). Cut, not
+/// rounded: `PT1.999S` and `PT2S` differ. A fraction of a larger unit is kept whole (`PT0.5H`
+/// and `PT0.50H` agree; `PT0.5H` and `PT1800S` do not, as `PT1M` and `PT60S` do not). Text that
+/// is not such a duration (a signed statement's payload is not validated first) is compared as
+/// it is.
 fn to_hundredths(duration: &str) -> String {
-    let Some(number) = duration.strip_suffix('S') else {
-        return duration.to_string();
+    let Some(designator) = duration.chars().last() else {
+        return String::new();
     };
+    let number = &duration[..duration.len() - designator.len_utf8()];
     let Some(point) = number.rfind(['.', ',']) else {
         return duration.to_string();
     };
     let (whole, fraction) = (&number[..point], &number[point + 1..]);
-    let kept = fraction[..fraction.len().min(2)].trim_end_matches('0');
-    if kept.is_empty() {
-        format!("{whole}S")
+    if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return duration.to_string();
+    }
+    let fraction = if designator == 'S' {
+        &fraction[..fraction.len().min(2)]
     } else {
-        format!("{whole}.{kept}S")
+        fraction
+    };
+    let kept = fraction.trim_end_matches('0');
+    if kept.is_empty() {
+        format!("{whole}{designator}")
+    } else {
+        format!("{whole}.{kept}{designator}")
     }
 }
 
@@ -267,8 +280,23 @@ mod tests {
         ] {
             assert!(same_statement(&with(a), &with(b)), "{a} and {b}");
         }
-        for (a, b) in [("PT1S", "PT1.01S"), ("PT1.5S", "PT1.49S"), ("PT1S", "PT2S")] {
+        for (a, b) in [("PT0.5H", "PT0,50H"), ("P1.5D", "P1,5D"), ("P2W", "P2W")] {
+            assert!(same_statement(&with(a), &with(b)), "{a} and {b}");
+        }
+        for (a, b) in [
+            ("PT1S", "PT1.01S"),
+            ("PT1.5S", "PT1.49S"),
+            ("PT1S", "PT2S"),
+            ("PT1.999S", "PT2S"),
+            ("PT0.5H", "PT0.51H"),
+        ] {
             assert!(!same_statement(&with(a), &with(b)), "{a} and {b}");
+        }
+        // Not durations (a signed statement's payload is compared before any validation): as
+        // text, and never a panic.
+        for text in ["PT1.€S", "PT1.1€S", "€", "", ".", "PT.S", "PT1.S"] {
+            assert!(same_statement(&with(text), &with(text)), "{text:?}");
+            assert!(!same_statement(&with(text), &with("PT1S")), "{text:?}");
         }
     }
 }

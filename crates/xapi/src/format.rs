@@ -66,8 +66,8 @@ pub struct CanonicalParts<'a> {
 }
 
 /// The `canonical` format: each Activity carries the LRS's canonical definition and each Verb its
-/// canonical display (Data 2.4.3: "the LRS SHOULD* return a canonical Display for that Verb"),
-/// where it has one, and every language map in Activity definitions and Verb displays keeps one
+/// canonical display (Data 2.4.3: "the LRS SHOULD* return a canonical Display for that Verb")
+/// laid over its own, where the LRS has one, and every language map in Activity definitions and Verb displays keeps one
 /// language, the best match for `languages` (Accept-Language, most preferred first). Agents are
 /// as in `exact`.
 pub fn canonical(statement: &Value, parts: &CanonicalParts<'_>, languages: &[String]) -> Value {
@@ -98,8 +98,14 @@ pub fn canonical(statement: &Value, parts: &CanonicalParts<'_>, languages: &[Str
                 .get("id")
                 .and_then(Value::as_str)
                 .and_then(parts.display_of);
+            // Laid over the statement's own display, so that a language only statements stored
+            // before the store kept displays (or this one) name is not lost.
             if let Some(display) = canonical {
-                object.insert("display".into(), display);
+                let merged = match object.get("display") {
+                    Some(own) => merge_display(own, &display),
+                    None => display,
+                };
+                object.insert("display".into(), merged);
             }
             if let Some(display) = object.get_mut("display") {
                 keep_one_language(display, languages);
@@ -456,6 +462,16 @@ mod tests {
             "object": {"id": "https://act/2"}});
         let s = canonical(&statement, &parts, &accept_language("fr"));
         assert_eq!(s["verb"]["display"], json!({"fr": "réussi"}));
+        let mut older = statement.clone();
+        older["verb"]["display"] = json!({"en-US": "old", "de": "bestanden"});
+        let o = canonical(&older, &parts, &accept_language("de"));
+        assert_eq!(
+            o["verb"]["display"],
+            json!({"de": "bestanden"}),
+            "a language only the statement names stays"
+        );
+        let o = canonical(&older, &parts, &accept_language("en-US"));
+        assert_eq!(o["verb"]["display"], json!({"en-US": "passed"}));
         assert_eq!(
             s["object"]["verb"]["display"],
             json!({"fr": "réussi"}),

@@ -97,10 +97,6 @@ pub fn format_stored(stored: Timestamp) -> String {
     stored.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// Under 2.0 a `"timestamp": null` means "not provided": the LRS then sets it to `stored`
-/// (2.0 section 4.2.4.2). The 2.0 ADL suite sends exactly that and expects the statement accepted
-/// (4.1.6.1, "shall set the timestamp property to the value of the stored property"). Every other
-/// null is still refused.
 /// 2.0 converts timestamps in other zones to UTC (4.2.7), a SubStatement's too; a timestamp
 /// already in UTC is kept as written, so a statement exported and imported again stays byte for
 /// byte the same.
@@ -115,6 +111,10 @@ fn timestamp_to_utc(object: &mut Map<String, Value>, path: &str) -> Result<(), V
     Ok(())
 }
 
+/// Under 2.0 a `"timestamp": null` means "not provided": the LRS then sets it to `stored`
+/// (2.0 section 4.2.4.2). The 2.0 ADL suite sends exactly that and expects the statement accepted
+/// (4.1.6.1, "shall set the timestamp property to the value of the stored property"). Every other
+/// null is still refused.
 fn drop_null_timestamp(statement: &mut Value) {
     if let Some(object) = statement.as_object_mut()
         && object.get("timestamp").is_some_and(Value::is_null)

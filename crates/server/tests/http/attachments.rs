@@ -609,6 +609,37 @@ async fn rejects_a_signature_whose_payload_or_statement_changed_d_2_6() {
 }
 
 #[tokio::test]
+async fn signed_durations_compare_to_the_hundredth_and_a_malformed_one_is_a_400_d_2_6_d_4_6() {
+    for server in servers().await {
+        let mut s = signable();
+        s["result"] = json!({"duration": "PT1.001S"});
+        let token = jws(&x5c_header(), s.to_string().as_bytes());
+        let mut sent = s.clone();
+        sent["result"] = json!({"duration": "PT1S"});
+        expect_status(
+            post(&server, signed(&sent, &token, "application/octet-stream")).await,
+            200,
+        )
+        .await;
+        // The payload is compared before it is validated: a duration that is no duration (here
+        // with a multi-byte character in its fraction) is a mismatch, never a panic.
+        for duration in ["PT1.€S", "PT1.1€S"] {
+            let mut payload = signable();
+            payload["result"] = json!({"duration": duration});
+            let token = jws(&x5c_header(), payload.to_string().as_bytes());
+            let mut sent = payload.clone();
+            sent["result"] = json!({"duration": "PT1S"});
+            let text = expect_status(
+                post(&server, signed(&sent, &token, "application/octet-stream")).await,
+                400,
+            )
+            .await;
+            assert!(text.contains("payload"), "{text}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn rejects_a_signature_whose_certificate_changed_d_2_6() {
     for server in servers().await {
         let s = signable();

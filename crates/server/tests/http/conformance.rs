@@ -168,6 +168,24 @@ async fn canonical_format_gives_each_verb_its_canonical_display_d_2_4_3() {
         json!({"fr": "approuvé"}),
         "a SubStatement's Verb, sent without a display"
     );
+    // Several displays of one Verb in one batch merge in order.
+    let batched = "https://plant.example/verbs/reviewed";
+    let batch: Vec<Value> = [
+        json!({"en": "seen"}),
+        json!({"en": "reviewed", "it": "rivisto"}),
+    ]
+    .into_iter()
+    .map(|display| {
+        json!({"actor": {"mbox": "mailto:op1@plant.example"},
+                "verb": {"id": batched, "display": display},
+                "object": {"id": "https://plant.example/sop/3"}})
+    })
+    .collect();
+    let ids = server.store(&json!(batch)).await;
+    let got = canonical(ids[0].clone(), "en").await;
+    assert_eq!(got["verb"]["display"], json!({"en": "reviewed"}));
+    let got = canonical(ids[0].clone(), "it").await;
+    assert_eq!(got["verb"]["display"], json!({"it": "rivisto"}));
     let exact = get_json(&server, &format!("statementId={first}"), Some("fr")).await;
     assert_eq!(
         exact["verb"]["display"],

@@ -183,9 +183,9 @@ pub trait Sql {
 
     /// Sends ([`Sql::send`]) one statement inserting rows of `columns.len()` values each (`args`
     /// holds them row after row) into `table`, whatever their number: PostgreSQL's `INSERT …
-    /// SELECT * FROM unnest($1::bigint[], …)`, one array a column, one prepared statement a
-    /// table. False when the connection has no such statement (then [`insert_rows`] cuts the
-    /// rows into multi-row `VALUES`).
+    /// SELECT unnest($1::bigint[]), unnest($2::text[]), …`, one array a column, one prepared
+    /// statement a table. False when the connection has no such statement (then [`insert_rows`]
+    /// sends one `INSERT … VALUES` a row).
     fn insert_columns(
         &mut self,
         _table: &str,

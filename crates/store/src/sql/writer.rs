@@ -1592,8 +1592,9 @@ struct NewStatement {
     accepted: Accepted,
 }
 
-/// Writes a batch in which no statement targets another and none is targeted: a few multi-row
-/// statements per table for the whole batch (one per row on SQLite, where that is cheapest).
+/// Writes a batch in which no statement targets another and none is targeted: one statement (or
+/// `COPY`) per table for the whole batch on PostgreSQL, one per row on SQLite, where that is
+/// cheapest.
 fn insert_unlinked(
     conn: &mut impl Sql,
     cx: &mut Context<'_>,
@@ -1683,8 +1684,8 @@ fn new_statements(
 }
 
 /// Writes statements [`insert_unlinked`] or [`new_statements`] prepared, none pointing at
-/// another: their rows, ledger entries, postings and Activity definitions, a few multi-row
-/// statements per table for all of them.
+/// another: their rows, ledger entries, postings, Activity definitions and Verb displays, one
+/// statement (or `COPY`) per table for all of them on PostgreSQL.
 fn write_new(
     conn: &mut impl Sql,
     cx: &mut Context<'_>,
