@@ -67,11 +67,10 @@ pub struct CanonicalParts<'a> {
 
 /// The `canonical` format: each Activity carries the LRS's canonical definition and each Verb its
 /// canonical display (Data 2.4.3: "the LRS SHOULD* return a canonical Display for that Verb")
-/// laid over its own, where the LRS has one, and every language map in Activity definitions and Verb displays keeps one
-/// language, the best match for `languages` (Accept-Language, most preferred first). Agents are
-/// as in `exact`.
+/// laid over its own, where the LRS has one; every language map in Activity definitions and
+/// Verb displays keeps one language, the best match for `languages` (Accept-Language, most
+/// preferred first). Agents are as in `exact`.
 pub fn canonical(statement: &Value, parts: &CanonicalParts<'_>, languages: &[String]) -> Value {
-    let definition_of = parts.definition_of;
     let mut statement = statement.clone();
     for_each_part(&mut statement, &mut |part| match part {
         Part::Agent(_) => {}
@@ -82,7 +81,7 @@ pub fn canonical(statement: &Value, parts: &CanonicalParts<'_>, languages: &[Str
             let canonical = object
                 .get("id")
                 .and_then(Value::as_str)
-                .and_then(definition_of);
+                .and_then(parts.definition_of);
             if let Some(definition) = canonical {
                 object.insert("definition".into(), definition);
             }
@@ -462,6 +461,11 @@ mod tests {
             "object": {"id": "https://act/2"}});
         let s = canonical(&statement, &parts, &accept_language("fr"));
         assert_eq!(s["verb"]["display"], json!({"fr": "réussi"}));
+        assert_eq!(
+            s["object"]["verb"]["display"],
+            json!({"fr": "réussi"}),
+            "a SubStatement's Verb too, even without a display of its own"
+        );
         let mut older = statement.clone();
         older["verb"]["display"] = json!({"en-US": "old", "de": "bestanden"});
         let o = canonical(&older, &parts, &accept_language("de"));
@@ -472,11 +476,6 @@ mod tests {
         );
         let o = canonical(&older, &parts, &accept_language("en-US"));
         assert_eq!(o["verb"]["display"], json!({"en-US": "passed"}));
-        assert_eq!(
-            s["object"]["verb"]["display"],
-            json!({"fr": "réussi"}),
-            "a SubStatement's Verb too, even without a display of its own"
-        );
     }
 
     #[test]

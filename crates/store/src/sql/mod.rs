@@ -242,23 +242,25 @@ pub(crate) fn append_rows(
     insert_rows(conn, table, columns, tail, args)
 }
 
-/// The stored JSON of `select` (`SELECT column FROM table`, keyed by `iri`) for each of `ids`
-/// that has one: the canonical Activity definitions and Verb displays.
+/// The stored canonical part of `kind` (Activity definition, Verb display) of each of `ids` that
+/// has a readable one, read in one round trip.
 fn canonical_parts(
     conn: &mut impl Sql,
-    select: &str,
-    ids: Vec<String>,
+    kind: &writer::CanonicalKind,
+    ids: &[String],
 ) -> Result<HashMap<String, Value>, StoreError> {
-    let sql = format!("{select} WHERE iri = $1");
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys: Vec<Arg<'_>> = ids.iter().map(|id| Arg::Text(id)).collect();
     let mut found = HashMap::new();
-    for id in ids {
-        let row = conn.row(&sql, &[Arg::Text(&id)])?;
-        if let Some(part) = row
-            .map(|r| r.text(0))
-            .transpose()?
-            .and_then(|d| serde_json::from_str(&d).ok())
-        {
-            found.insert(id, part);
+    for row in select_in(
+        conn,
+        &format!("{} WHERE iri IN {{keys}}", kind.select),
+        &keys,
+    )? {
+        if let Ok(part) = serde_json::from_str(&row.text(1)?) {
+            found.insert(row.text(0)?, part);
         }
     }
     Ok(found)
@@ -690,12 +692,12 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         ids: Vec<String>,
     ) -> Result<HashMap<String, Value>, StoreError> {
-        self.read(move |conn| canonical_parts(conn, "SELECT definition FROM activities", ids))
+        self.read(move |conn| canonical_parts(conn, &writer::ACTIVITY_DEFINITIONS, &ids))
             .await
     }
 
     async fn verb_displays(&self, ids: Vec<String>) -> Result<HashMap<String, Value>, StoreError> {
-        self.read(move |conn| canonical_parts(conn, "SELECT display FROM verbs", ids))
+        self.read(move |conn| canonical_parts(conn, &writer::VERB_DISPLAYS, &ids))
             .await
     }
 

@@ -1773,9 +1773,9 @@ fn free_elsewhere(statements: Vec<NewStatement>) {
 
 /// A part of statements the store keeps in a canonical form merged from every statement that
 /// carries it: Activity definitions (Data 2.4.4.1), Verb displays (Data 2.4.3).
-struct CanonicalKind {
+pub(crate) struct CanonicalKind {
     /// `SELECT iri, <part> FROM <table>`.
-    select: &'static str,
+    pub(crate) select: &'static str,
     /// `INSERT INTO <table> (iri, <part>) …`, replacing the stored one.
     upsert: &'static str,
     /// The parts of one statement, as (IRI, part).
@@ -1783,22 +1783,23 @@ struct CanonicalKind {
     merge: fn(&Value, &Value) -> Value,
 }
 
-const CANONICAL: [&CanonicalKind; 2] = [
-    &CanonicalKind {
-        select: "SELECT iri, definition FROM activities",
-        upsert: "INSERT INTO activities (iri, definition) VALUES ($1, $2)
-                 ON CONFLICT (iri) DO UPDATE SET definition = excluded.definition",
-        of: xapi::format::activity_definitions,
-        merge: xapi::format::merge_definition,
-    },
-    &CanonicalKind {
-        select: "SELECT iri, display FROM verbs",
-        upsert: "INSERT INTO verbs (iri, display) VALUES ($1, $2)
-                 ON CONFLICT (iri) DO UPDATE SET display = excluded.display",
-        of: xapi::format::verb_displays,
-        merge: xapi::format::merge_display,
-    },
-];
+pub(crate) const ACTIVITY_DEFINITIONS: CanonicalKind = CanonicalKind {
+    select: "SELECT iri, definition FROM activities",
+    upsert: "INSERT INTO activities (iri, definition) VALUES ($1, $2)
+             ON CONFLICT (iri) DO UPDATE SET definition = excluded.definition",
+    of: xapi::format::activity_definitions,
+    merge: xapi::format::merge_definition,
+};
+
+pub(crate) const VERB_DISPLAYS: CanonicalKind = CanonicalKind {
+    select: "SELECT iri, display FROM verbs",
+    upsert: "INSERT INTO verbs (iri, display) VALUES ($1, $2)
+             ON CONFLICT (iri) DO UPDATE SET display = excluded.display",
+    of: xapi::format::verb_displays,
+    merge: xapi::format::merge_display,
+};
+
+const CANONICAL: [&CanonicalKind; 2] = [&ACTIVITY_DEFINITIONS, &VERB_DISPLAYS];
 
 /// The parts of one kind that statements carry, by IRI: each IRI's parts in statement order.
 type Gathered<'a> = Vec<(&'a str, Vec<&'a Value>)>;
